@@ -5,22 +5,27 @@ fp32 GEMM microkernels: one MR x NR output tile over kc k-steps.
 mr (1..MR) valid rows, nv (1..NR) valid columns.  a: A flat, row i of the
 tile at a[ao + i*lda :]; w: packed weights (kernels/gemm.py pack_gemm_f32),
 wb = offset of this panel's bias, wo = offset of k-row p0 of this panel;
-first: start from bias (else from C); last: clamp to [lo, hi].  c: C flat,
-row i at c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only.
+first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
+round to fp16 values (fp16 emulation: fp32 accumulation, one rounding at the
+output, as XNNPack's f16 GEMMs with fp32 accumulators).  c: C flat, row i at
+c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only.
 """
 
 from ._jit import FAST_F32, kernel
+from .fp16 import vround_f16
 from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
 
 _UKR_DOC = """mr (1..MR) valid rows, nv (1..NR) valid columns.  a: A flat, row i of the
 tile at a[ao + i*lda :]; w: packed weights (kernels/gemm.py pack_gemm_f32),
 wb = offset of this panel's bias, wo = offset of k-row p0 of this panel;
-first: start from bias (else from C); last: clamp to [lo, hi].  c: C flat,
-row i at c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only."""
+first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
+round to fp16 values (fp16 emulation: fp32 accumulation, one rounding at the
+output, as XNNPack's f16 GEMMs with fp32 accumulators).  c: C flat, row i at
+c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only."""
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ldc):
+def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
     """6x64 tile, see _UKR_DOC."""
     a1 = ao + min(1, mr - 1) * lda
     a2 = ao + min(2, mr - 1) * lda
@@ -77,6 +82,13 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ldc
         x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1)); x3_2 = vmin(vhi, vmax(vlo, x3_2)); x3_3 = vmin(vhi, vmax(vlo, x3_3))
         x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1)); x4_2 = vmin(vhi, vmax(vlo, x4_2)); x4_3 = vmin(vhi, vmax(vlo, x4_3))
         x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1)); x5_2 = vmin(vhi, vmax(vlo, x5_2)); x5_3 = vmin(vhi, vmax(vlo, x5_3))
+        if rnd:
+            x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1); x0_2 = vround_f16(x0_2); x0_3 = vround_f16(x0_3)
+            x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1); x1_2 = vround_f16(x1_2); x1_3 = vround_f16(x1_3)
+            x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1); x2_2 = vround_f16(x2_2); x2_3 = vround_f16(x2_3)
+            x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1); x3_2 = vround_f16(x3_2); x3_3 = vround_f16(x3_3)
+            x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1); x4_2 = vround_f16(x4_2); x4_3 = vround_f16(x4_3)
+            x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1); x5_2 = vround_f16(x5_2); x5_3 = vround_f16(x5_3)
     if nv >= 64:
         vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1); vstore(c, co + 32, x0_2); vstore(c, co + 48, x0_3)
         vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1); vstore(c, c1 + 32, x1_2); vstore(c, c1 + 48, x1_3)
@@ -94,7 +106,7 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ldc
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ldc):
+def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
     """14x32 tile, see _UKR_DOC."""
     a1 = ao + min(1, mr - 1) * lda
     a2 = ao + min(2, mr - 1) * lda
@@ -203,6 +215,21 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ld
         x11_0 = vmin(vhi, vmax(vlo, x11_0)); x11_1 = vmin(vhi, vmax(vlo, x11_1))
         x12_0 = vmin(vhi, vmax(vlo, x12_0)); x12_1 = vmin(vhi, vmax(vlo, x12_1))
         x13_0 = vmin(vhi, vmax(vlo, x13_0)); x13_1 = vmin(vhi, vmax(vlo, x13_1))
+        if rnd:
+            x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1)
+            x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1)
+            x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1)
+            x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1)
+            x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1)
+            x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1)
+            x6_0 = vround_f16(x6_0); x6_1 = vround_f16(x6_1)
+            x7_0 = vround_f16(x7_0); x7_1 = vround_f16(x7_1)
+            x8_0 = vround_f16(x8_0); x8_1 = vround_f16(x8_1)
+            x9_0 = vround_f16(x9_0); x9_1 = vround_f16(x9_1)
+            x10_0 = vround_f16(x10_0); x10_1 = vround_f16(x10_1)
+            x11_0 = vround_f16(x11_0); x11_1 = vround_f16(x11_1)
+            x12_0 = vround_f16(x12_0); x12_1 = vround_f16(x12_1)
+            x13_0 = vround_f16(x13_0); x13_1 = vround_f16(x13_1)
     if nv >= 32:
         vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1)
         vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1)
@@ -233,3 +260,298 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, c, co, ld
         vstore_n(c, c11 + 0, x11_0, nv - 0); vstore_n(c, c11 + 16, x11_1, nv - 16)
         vstore_n(c, c12 + 0, x12_0, nv - 0); vstore_n(c, c12 + 16, x12_1, nv - 16)
         vstore_n(c, c13 + 0, x13_0, nv - 0); vstore_n(c, c13 + 16, x13_1, nv - 16)
+
+
+@kernel(fastmath=FAST_F32)
+def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+    """28x16 tile, see _UKR_DOC."""
+    a1 = ao + min(1, mr - 1) * lda
+    a2 = ao + min(2, mr - 1) * lda
+    a3 = ao + min(3, mr - 1) * lda
+    a4 = ao + min(4, mr - 1) * lda
+    a5 = ao + min(5, mr - 1) * lda
+    a6 = ao + min(6, mr - 1) * lda
+    a7 = ao + min(7, mr - 1) * lda
+    a8 = ao + min(8, mr - 1) * lda
+    a9 = ao + min(9, mr - 1) * lda
+    a10 = ao + min(10, mr - 1) * lda
+    a11 = ao + min(11, mr - 1) * lda
+    a12 = ao + min(12, mr - 1) * lda
+    a13 = ao + min(13, mr - 1) * lda
+    a14 = ao + min(14, mr - 1) * lda
+    a15 = ao + min(15, mr - 1) * lda
+    a16 = ao + min(16, mr - 1) * lda
+    a17 = ao + min(17, mr - 1) * lda
+    a18 = ao + min(18, mr - 1) * lda
+    a19 = ao + min(19, mr - 1) * lda
+    a20 = ao + min(20, mr - 1) * lda
+    a21 = ao + min(21, mr - 1) * lda
+    a22 = ao + min(22, mr - 1) * lda
+    a23 = ao + min(23, mr - 1) * lda
+    a24 = ao + min(24, mr - 1) * lda
+    a25 = ao + min(25, mr - 1) * lda
+    a26 = ao + min(26, mr - 1) * lda
+    a27 = ao + min(27, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    c6 = co + min(6, mr - 1) * ldc
+    c7 = co + min(7, mr - 1) * ldc
+    c8 = co + min(8, mr - 1) * ldc
+    c9 = co + min(9, mr - 1) * ldc
+    c10 = co + min(10, mr - 1) * ldc
+    c11 = co + min(11, mr - 1) * ldc
+    c12 = co + min(12, mr - 1) * ldc
+    c13 = co + min(13, mr - 1) * ldc
+    c14 = co + min(14, mr - 1) * ldc
+    c15 = co + min(15, mr - 1) * ldc
+    c16 = co + min(16, mr - 1) * ldc
+    c17 = co + min(17, mr - 1) * ldc
+    c18 = co + min(18, mr - 1) * ldc
+    c19 = co + min(19, mr - 1) * ldc
+    c20 = co + min(20, mr - 1) * ldc
+    c21 = co + min(21, mr - 1) * ldc
+    c22 = co + min(22, mr - 1) * ldc
+    c23 = co + min(23, mr - 1) * ldc
+    c24 = co + min(24, mr - 1) * ldc
+    c25 = co + min(25, mr - 1) * ldc
+    c26 = co + min(26, mr - 1) * ldc
+    c27 = co + min(27, mr - 1) * ldc
+    if first:
+        b0 = vload(w, wb + 0)
+        x0_0 = b0
+        x1_0 = b0
+        x2_0 = b0
+        x3_0 = b0
+        x4_0 = b0
+        x5_0 = b0
+        x6_0 = b0
+        x7_0 = b0
+        x8_0 = b0
+        x9_0 = b0
+        x10_0 = b0
+        x11_0 = b0
+        x12_0 = b0
+        x13_0 = b0
+        x14_0 = b0
+        x15_0 = b0
+        x16_0 = b0
+        x17_0 = b0
+        x18_0 = b0
+        x19_0 = b0
+        x20_0 = b0
+        x21_0 = b0
+        x22_0 = b0
+        x23_0 = b0
+        x24_0 = b0
+        x25_0 = b0
+        x26_0 = b0
+        x27_0 = b0
+    else:
+        x0_0 = vload_n(c, co + 0, nv - 0)
+        x1_0 = vload_n(c, c1 + 0, nv - 0)
+        x2_0 = vload_n(c, c2 + 0, nv - 0)
+        x3_0 = vload_n(c, c3 + 0, nv - 0)
+        x4_0 = vload_n(c, c4 + 0, nv - 0)
+        x5_0 = vload_n(c, c5 + 0, nv - 0)
+        x6_0 = vload_n(c, c6 + 0, nv - 0)
+        x7_0 = vload_n(c, c7 + 0, nv - 0)
+        x8_0 = vload_n(c, c8 + 0, nv - 0)
+        x9_0 = vload_n(c, c9 + 0, nv - 0)
+        x10_0 = vload_n(c, c10 + 0, nv - 0)
+        x11_0 = vload_n(c, c11 + 0, nv - 0)
+        x12_0 = vload_n(c, c12 + 0, nv - 0)
+        x13_0 = vload_n(c, c13 + 0, nv - 0)
+        x14_0 = vload_n(c, c14 + 0, nv - 0)
+        x15_0 = vload_n(c, c15 + 0, nv - 0)
+        x16_0 = vload_n(c, c16 + 0, nv - 0)
+        x17_0 = vload_n(c, c17 + 0, nv - 0)
+        x18_0 = vload_n(c, c18 + 0, nv - 0)
+        x19_0 = vload_n(c, c19 + 0, nv - 0)
+        x20_0 = vload_n(c, c20 + 0, nv - 0)
+        x21_0 = vload_n(c, c21 + 0, nv - 0)
+        x22_0 = vload_n(c, c22 + 0, nv - 0)
+        x23_0 = vload_n(c, c23 + 0, nv - 0)
+        x24_0 = vload_n(c, c24 + 0, nv - 0)
+        x25_0 = vload_n(c, c25 + 0, nv - 0)
+        x26_0 = vload_n(c, c26 + 0, nv - 0)
+        x27_0 = vload_n(c, c27 + 0, nv - 0)
+    for k in range(kc):
+        wk = wo + k * 16
+        b0 = vload(w, wk + 0)
+        s = vbroadcast(a, ao + k)
+        x0_0 = vfma(s, b0, x0_0)
+        s = vbroadcast(a, a1 + k)
+        x1_0 = vfma(s, b0, x1_0)
+        s = vbroadcast(a, a2 + k)
+        x2_0 = vfma(s, b0, x2_0)
+        s = vbroadcast(a, a3 + k)
+        x3_0 = vfma(s, b0, x3_0)
+        s = vbroadcast(a, a4 + k)
+        x4_0 = vfma(s, b0, x4_0)
+        s = vbroadcast(a, a5 + k)
+        x5_0 = vfma(s, b0, x5_0)
+        s = vbroadcast(a, a6 + k)
+        x6_0 = vfma(s, b0, x6_0)
+        s = vbroadcast(a, a7 + k)
+        x7_0 = vfma(s, b0, x7_0)
+        s = vbroadcast(a, a8 + k)
+        x8_0 = vfma(s, b0, x8_0)
+        s = vbroadcast(a, a9 + k)
+        x9_0 = vfma(s, b0, x9_0)
+        s = vbroadcast(a, a10 + k)
+        x10_0 = vfma(s, b0, x10_0)
+        s = vbroadcast(a, a11 + k)
+        x11_0 = vfma(s, b0, x11_0)
+        s = vbroadcast(a, a12 + k)
+        x12_0 = vfma(s, b0, x12_0)
+        s = vbroadcast(a, a13 + k)
+        x13_0 = vfma(s, b0, x13_0)
+        s = vbroadcast(a, a14 + k)
+        x14_0 = vfma(s, b0, x14_0)
+        s = vbroadcast(a, a15 + k)
+        x15_0 = vfma(s, b0, x15_0)
+        s = vbroadcast(a, a16 + k)
+        x16_0 = vfma(s, b0, x16_0)
+        s = vbroadcast(a, a17 + k)
+        x17_0 = vfma(s, b0, x17_0)
+        s = vbroadcast(a, a18 + k)
+        x18_0 = vfma(s, b0, x18_0)
+        s = vbroadcast(a, a19 + k)
+        x19_0 = vfma(s, b0, x19_0)
+        s = vbroadcast(a, a20 + k)
+        x20_0 = vfma(s, b0, x20_0)
+        s = vbroadcast(a, a21 + k)
+        x21_0 = vfma(s, b0, x21_0)
+        s = vbroadcast(a, a22 + k)
+        x22_0 = vfma(s, b0, x22_0)
+        s = vbroadcast(a, a23 + k)
+        x23_0 = vfma(s, b0, x23_0)
+        s = vbroadcast(a, a24 + k)
+        x24_0 = vfma(s, b0, x24_0)
+        s = vbroadcast(a, a25 + k)
+        x25_0 = vfma(s, b0, x25_0)
+        s = vbroadcast(a, a26 + k)
+        x26_0 = vfma(s, b0, x26_0)
+        s = vbroadcast(a, a27 + k)
+        x27_0 = vfma(s, b0, x27_0)
+    if last:
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0))
+        x6_0 = vmin(vhi, vmax(vlo, x6_0))
+        x7_0 = vmin(vhi, vmax(vlo, x7_0))
+        x8_0 = vmin(vhi, vmax(vlo, x8_0))
+        x9_0 = vmin(vhi, vmax(vlo, x9_0))
+        x10_0 = vmin(vhi, vmax(vlo, x10_0))
+        x11_0 = vmin(vhi, vmax(vlo, x11_0))
+        x12_0 = vmin(vhi, vmax(vlo, x12_0))
+        x13_0 = vmin(vhi, vmax(vlo, x13_0))
+        x14_0 = vmin(vhi, vmax(vlo, x14_0))
+        x15_0 = vmin(vhi, vmax(vlo, x15_0))
+        x16_0 = vmin(vhi, vmax(vlo, x16_0))
+        x17_0 = vmin(vhi, vmax(vlo, x17_0))
+        x18_0 = vmin(vhi, vmax(vlo, x18_0))
+        x19_0 = vmin(vhi, vmax(vlo, x19_0))
+        x20_0 = vmin(vhi, vmax(vlo, x20_0))
+        x21_0 = vmin(vhi, vmax(vlo, x21_0))
+        x22_0 = vmin(vhi, vmax(vlo, x22_0))
+        x23_0 = vmin(vhi, vmax(vlo, x23_0))
+        x24_0 = vmin(vhi, vmax(vlo, x24_0))
+        x25_0 = vmin(vhi, vmax(vlo, x25_0))
+        x26_0 = vmin(vhi, vmax(vlo, x26_0))
+        x27_0 = vmin(vhi, vmax(vlo, x27_0))
+        if rnd:
+            x0_0 = vround_f16(x0_0)
+            x1_0 = vround_f16(x1_0)
+            x2_0 = vround_f16(x2_0)
+            x3_0 = vround_f16(x3_0)
+            x4_0 = vround_f16(x4_0)
+            x5_0 = vround_f16(x5_0)
+            x6_0 = vround_f16(x6_0)
+            x7_0 = vround_f16(x7_0)
+            x8_0 = vround_f16(x8_0)
+            x9_0 = vround_f16(x9_0)
+            x10_0 = vround_f16(x10_0)
+            x11_0 = vround_f16(x11_0)
+            x12_0 = vround_f16(x12_0)
+            x13_0 = vround_f16(x13_0)
+            x14_0 = vround_f16(x14_0)
+            x15_0 = vround_f16(x15_0)
+            x16_0 = vround_f16(x16_0)
+            x17_0 = vround_f16(x17_0)
+            x18_0 = vround_f16(x18_0)
+            x19_0 = vround_f16(x19_0)
+            x20_0 = vround_f16(x20_0)
+            x21_0 = vround_f16(x21_0)
+            x22_0 = vround_f16(x22_0)
+            x23_0 = vround_f16(x23_0)
+            x24_0 = vround_f16(x24_0)
+            x25_0 = vround_f16(x25_0)
+            x26_0 = vround_f16(x26_0)
+            x27_0 = vround_f16(x27_0)
+    if nv >= 16:
+        vstore(c, co + 0, x0_0)
+        vstore(c, c1 + 0, x1_0)
+        vstore(c, c2 + 0, x2_0)
+        vstore(c, c3 + 0, x3_0)
+        vstore(c, c4 + 0, x4_0)
+        vstore(c, c5 + 0, x5_0)
+        vstore(c, c6 + 0, x6_0)
+        vstore(c, c7 + 0, x7_0)
+        vstore(c, c8 + 0, x8_0)
+        vstore(c, c9 + 0, x9_0)
+        vstore(c, c10 + 0, x10_0)
+        vstore(c, c11 + 0, x11_0)
+        vstore(c, c12 + 0, x12_0)
+        vstore(c, c13 + 0, x13_0)
+        vstore(c, c14 + 0, x14_0)
+        vstore(c, c15 + 0, x15_0)
+        vstore(c, c16 + 0, x16_0)
+        vstore(c, c17 + 0, x17_0)
+        vstore(c, c18 + 0, x18_0)
+        vstore(c, c19 + 0, x19_0)
+        vstore(c, c20 + 0, x20_0)
+        vstore(c, c21 + 0, x21_0)
+        vstore(c, c22 + 0, x22_0)
+        vstore(c, c23 + 0, x23_0)
+        vstore(c, c24 + 0, x24_0)
+        vstore(c, c25 + 0, x25_0)
+        vstore(c, c26 + 0, x26_0)
+        vstore(c, c27 + 0, x27_0)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0)
+        vstore_n(c, c1 + 0, x1_0, nv - 0)
+        vstore_n(c, c2 + 0, x2_0, nv - 0)
+        vstore_n(c, c3 + 0, x3_0, nv - 0)
+        vstore_n(c, c4 + 0, x4_0, nv - 0)
+        vstore_n(c, c5 + 0, x5_0, nv - 0)
+        vstore_n(c, c6 + 0, x6_0, nv - 0)
+        vstore_n(c, c7 + 0, x7_0, nv - 0)
+        vstore_n(c, c8 + 0, x8_0, nv - 0)
+        vstore_n(c, c9 + 0, x9_0, nv - 0)
+        vstore_n(c, c10 + 0, x10_0, nv - 0)
+        vstore_n(c, c11 + 0, x11_0, nv - 0)
+        vstore_n(c, c12 + 0, x12_0, nv - 0)
+        vstore_n(c, c13 + 0, x13_0, nv - 0)
+        vstore_n(c, c14 + 0, x14_0, nv - 0)
+        vstore_n(c, c15 + 0, x15_0, nv - 0)
+        vstore_n(c, c16 + 0, x16_0, nv - 0)
+        vstore_n(c, c17 + 0, x17_0, nv - 0)
+        vstore_n(c, c18 + 0, x18_0, nv - 0)
+        vstore_n(c, c19 + 0, x19_0, nv - 0)
+        vstore_n(c, c20 + 0, x20_0, nv - 0)
+        vstore_n(c, c21 + 0, x21_0, nv - 0)
+        vstore_n(c, c22 + 0, x22_0, nv - 0)
+        vstore_n(c, c23 + 0, x23_0, nv - 0)
+        vstore_n(c, c24 + 0, x24_0, nv - 0)
+        vstore_n(c, c25 + 0, x25_0, nv - 0)
+        vstore_n(c, c26 + 0, x26_0, nv - 0)
+        vstore_n(c, c27 + 0, x27_0, nv - 0)

@@ -6,8 +6,11 @@ round-to-nearest-even, overflow to +-inf, subnormals, NaN kept NaN.
 Reference: kernels/reference/fp16.py (NumPy's own float16 casts).
 """
 import numpy as np
+from llvmlite import ir
+from numba.extending import intrinsic
 
 from ._jit import kernel
+from .simd import LANES, f32x16, vload_n, vstore_n
 
 
 @kernel
@@ -69,3 +72,47 @@ def round_f32_f16(src, out):
     """out = float32(float16(src)) elementwise (RNE); out may alias src."""
     for i in range(src.shape[0]):
         out[i] = f16_bits_to_f32_scalar(f32_to_f16_bits_scalar(src[i]))
+
+
+# ---------------------------------------------------------------- 16 lanes, in GEMM epilogues
+@intrinsic
+def vround_f16(typingctx, v):
+    """f32x16 -> every lane rounded to the nearest fp16 value, as float32 (RNE,
+    overflow to +-inf, fp16 subnormals, NaN quieted as vcvtps2ph does).
+
+    Portable integer/float vector IR (no half type, so no F16C needed and no
+    compiler-rt call on hosts without it); bit-identical to round_f32_f16:
+    normal range: add half an fp16 ulp minus one plus the kept lsb, clear the
+    13 dropped bits; below 2^-14: (|x| + 0.5) - 0.5, whose sum rounds |x| to a
+    multiple of 2^-24 (the fp16 subnormal quantum) with RNE."""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        vf = context.get_value_type(f32x16)
+        vi = ir.VectorType(ir.IntType(32), LANES)
+
+        def c(x):
+            return ir.Constant(vi, [x] * LANES)
+        b = builder.bitcast(args[0], vi)
+        sign = builder.and_(b, c(-0x80000000))
+        a = builder.and_(b, c(0x7FFFFFFF))
+        lsb = builder.and_(builder.lshr(a, c(13)), c(1))
+        rn = builder.and_(builder.add(builder.add(a, c(0xFFF)), lsb), c(-0x2000))
+        rn = builder.select(builder.icmp_signed(">", rn, c(0x477FE000)), c(0x7F800000), rn)
+        half = ir.Constant(vf, [0.5] * LANES)
+        sub = builder.fsub(builder.fadd(builder.bitcast(a, vf), half), half)
+        rs = builder.bitcast(sub, vi)
+        qnan = builder.and_(builder.or_(a, c(0x400000)), c(-0x2000))
+        r = builder.select(builder.icmp_signed("<", a, c(0x38800000)), rs, rn)
+        r = builder.select(builder.icmp_signed(">", a, c(0x7F800000)), qnan, r)
+        return builder.bitcast(builder.or_(r, sign), vf)
+    return f32x16(f32x16), codegen
+
+
+@kernel
+def round_f32_f16_vec(src, out):
+    """round_f32_f16 16 lanes at a time with vround_f16 (masked tail); out may alias src."""
+    n = src.shape[0]
+    for i in range(0, n, LANES):
+        vstore_n(out, i, vround_f16(vload_n(src, i, n - i)), n - i)

@@ -11,7 +11,7 @@ zero, so microkernels always load full vectors of weights.
 
 Microkernels (``_ukr_MRxNR``, generated into ``_ukernels_f32.py`` by
 ``_gen_ukernels.py``) hold an MR x NR accumulator tile in
-``MR * NR/16`` vector registers (6x64 and 14x32 both use 24/28 of AVX-512's
+``MR * NR/16`` vector registers (6x64, 14x32 and 28x16 use 24/28/28 of AVX-512's
 32 zmm and do not spill: checked with ``inspect_asm``, hot loop = pure
 ``vbroadcastss`` + ``vfmadd231ps``; PERF_NOTES.md §2 measured 12x32 spilling).
 A is read in place: row i of the tile is ``a[ao + i*lda + k]``.  Edges:
@@ -34,24 +34,47 @@ bias first (reference: kernels/reference/gemm.py).
 import numpy as np
 
 from ._jit import FAST_F32, kernel
-from ._ukernels_f32 import _ukr_6x64, _ukr_14x32
+from ._ukernels_f32 import _ukr_6x64, _ukr_14x32, _ukr_28x16
+from .fp16 import vround_f16
 from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore_n, vzero
 
-# tile ids used by the drivers below: (MR, NR)
+# tile ids used by the drivers below: (MR, NR); MC = rows per M block (A block in L2)
 TILE_6x64 = 0
 TILE_14x32 = 1
-TILES = {TILE_6x64: (6, 64), TILE_14x32: (14, 32)}
+TILE_28x16 = 2
+TILES = {TILE_6x64: (6, 64), TILE_14x32: (14, 32), TILE_28x16: (28, 16)}
+MC = {TILE_6x64: 192, TILE_14x32: 196, TILE_28x16: 196}
 KC = 512
-MC = {TILE_6x64: 192, TILE_14x32: 196}
+# relative time per computed (padded) element, measured (bench gemm shapes):
+# the narrower tiles issue more broadcasts per FMA
+TILE_COST = {TILE_6x64: 1.0, TILE_14x32: 1.05, TILE_28x16: 1.15}
 
 
 def choose_tile(m, n):
-    """Tile id for an m x n output: the one that computes the fewest padded
-    elements (14x32 measured ~5% slower per element than 6x64)."""
-    cost = {}
-    for t, (mr, nr) in TILES.items():
-        cost[t] = -(-m // mr) * mr * -(-n // nr) * nr * (1.05 if t == TILE_14x32 else 1.0)
+    """Tile id for an m x n output: the one with the least padded work (weighted by TILE_COST)."""
+    cost = {t: -(-m // mr) * mr * -(-n // nr) * nr * TILE_COST[t] for t, (mr, nr) in TILES.items()}
     return min(cost, key=cost.get)
+
+
+@kernel
+def tile_nr(tile):
+    """NR (panel width of the packed weights) of a tile id."""
+    return 64 if tile == TILE_6x64 else (32 if tile == TILE_14x32 else 16)
+
+
+@kernel
+def tile_mr(tile):
+    return 6 if tile == TILE_6x64 else (14 if tile == TILE_14x32 else 28)
+
+
+@kernel(fastmath=FAST_F32)
+def _ukr(tile, mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+    if tile == TILE_6x64:
+        _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
+    elif tile == TILE_14x32:
+        _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
+    else:
+        _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
 
 
 def packed_size(n, k, nr):
@@ -85,18 +108,20 @@ def pack_gemm_f32(w, w_off, sn, sk, n, k, bias, nr, out):
 
 # ---------------------------------------------------------------- drivers
 @kernel(fastmath=FAST_F32)
-def gemm_f32_f32_f32_6x64_minmax(m, n, k, a, lda, w, lo, hi, c, ldc):
-    """C[i, j] = clamp(A[i, :k] . W[j, :] + bias[j], lo, hi) for i < m, j < n.
+def gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd):
+    """C[i, j] = clamp(A[i, :k] . W[j, :] + bias[j], lo, hi) for i < m, j < n,
+    with the tile's microkernel; rnd: round the outputs to fp16 values.
 
-    a: flat A, row i at a[i*lda:]; w: packed with nr=64; c: flat C, row i at
-    c[i*ldc:].  Rows and columns of C outside m x n are not touched.
+    a: flat A, row i at a[i*lda:]; w: packed with the tile's nr; c: flat C,
+    row i at c[i*ldc:].  Rows and columns of C outside m x n are not touched.
     """
-    NR = 64
-    MR = 6
-    npan = (n + NR - 1) // NR
-    pstride = (k + 1) * NR
-    for i0 in range(0, m, 192):
-        mc = min(192, m - i0)
+    mrt = tile_mr(tile)
+    nr = tile_nr(tile)
+    mcb = 192 if tile == TILE_6x64 else 196
+    npan = (n + nr - 1) // nr
+    pstride = (k + 1) * nr
+    for i0 in range(0, m, mcb):
+        mc = min(mcb, m - i0)
         p0 = 0
         while True:                 # K blocks; runs once when k == 0 (bias only)
             kc = min(KC, k - p0)
@@ -104,53 +129,33 @@ def gemm_f32_f32_f32_6x64_minmax(m, n, k, a, lda, w, lo, hi, c, ldc):
             last = p0 + kc >= k
             for jp in range(npan):
                 wb = jp * pstride
-                nv = min(NR, n - jp * NR)
-                for ir in range(0, mc, MR):
-                    _ukr_6x64(min(MR, mc - ir), nv, kc, a, (i0 + ir) * lda + p0, lda, w, wb, wb + NR + p0 * NR,
-                              first, last, lo, hi, c, (i0 + ir) * ldc + jp * NR, ldc)
+                nv = min(nr, n - jp * nr)
+                for ir in range(0, mc, mrt):
+                    _ukr(tile, min(mrt, mc - ir), nv, kc, a, (i0 + ir) * lda + p0, lda, w, wb, wb + nr + p0 * nr,
+                         first, last, lo, hi, rnd, c, (i0 + ir) * ldc + jp * nr, ldc)
             p0 += kc
             if p0 >= k:
                 break
 
 
 @kernel(fastmath=FAST_F32)
-def gemm_f32_f32_f32_14x32_minmax(m, n, k, a, lda, w, lo, hi, c, ldc):
-    """As gemm_f32_f32_f32_6x64_minmax with 14x32 tiles (w packed with nr=32);
-    for narrow outputs (n <= 32, typical of convs)."""
-    NR = 32
-    MR = 14
-    npan = (n + NR - 1) // NR
-    pstride = (k + 1) * NR
-    for i0 in range(0, m, 196):
-        mc = min(196, m - i0)
-        p0 = 0
-        while True:
-            kc = min(KC, k - p0)
-            first = p0 == 0
-            last = p0 + kc >= k
-            for jp in range(npan):
-                wb = jp * pstride
-                nv = min(NR, n - jp * NR)
-                for ir in range(0, mc, MR):
-                    _ukr_14x32(min(MR, mc - ir), nv, kc, a, (i0 + ir) * lda + p0, lda, w, wb, wb + NR + p0 * NR,
-                               first, last, lo, hi, c, (i0 + ir) * ldc + jp * NR, ldc)
-            p0 += kc
-            if p0 >= k:
-                break
+def _gemv_out(x, vlo, vhi, rnd):
+    y = vmin(vhi, vmax(vlo, x))
+    return vround_f16(y) if rnd else y
 
 
 @kernel(fastmath=FAST_F32)
-def _gemv_store(c, co, nv, x0, x1, x2, x3, lo, hi):
+def _gemv_store(c, co, nv, x0, x1, x2, x3, lo, hi, rnd):
     vlo = vsplat(lo)
     vhi = vsplat(hi)
-    vstore_n(c, co, vmin(vhi, vmax(vlo, x0)), nv)
-    vstore_n(c, co + 16, vmin(vhi, vmax(vlo, x1)), nv - 16)
-    vstore_n(c, co + 32, vmin(vhi, vmax(vlo, x2)), nv - 32)
-    vstore_n(c, co + 48, vmin(vhi, vmax(vlo, x3)), nv - 48)
+    vstore_n(c, co, _gemv_out(x0, vlo, vhi, rnd), nv)
+    vstore_n(c, co + 16, _gemv_out(x1, vlo, vhi, rnd), nv - 16)
+    vstore_n(c, co + 32, _gemv_out(x2, vlo, vhi, rnd), nv - 32)
+    vstore_n(c, co + 48, _gemv_out(x3, vlo, vhi, rnd), nv - 48)
 
 
 @kernel(fastmath=FAST_F32)
-def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c):
+def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c, rnd=False):
     """c[j] = clamp(a[:k] . W[j, :] + bias[j], lo, hi), w packed with nr=64.
 
     Each output starts from its bias and takes one FMA per k in k order, the
@@ -185,8 +190,8 @@ def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c):
             y1 = vfma(s, vload(w, q + 16), y1)
             y2 = vfma(s, vload(w, q + 32), y2)
             y3 = vfma(s, vload(w, q + 48), y3)
-        _gemv_store(c, p * NR, NR, x0, x1, x2, x3, lo, hi)
-        _gemv_store(c, (p + 1) * NR, n - (p + 1) * NR, y0, y1, y2, y3, lo, hi)
+        _gemv_store(c, p * NR, NR, x0, x1, x2, x3, lo, hi, rnd)
+        _gemv_store(c, (p + 1) * NR, n - (p + 1) * NR, y0, y1, y2, y3, lo, hi, rnd)
         p += 2
     if p < npan:
         wb = p * pstride
@@ -201,31 +206,26 @@ def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c):
             x1 = vfma(s, vload(w, o + 16), x1)
             x2 = vfma(s, vload(w, o + 32), x2)
             x3 = vfma(s, vload(w, o + 48), x3)
-        _gemv_store(c, p * NR, n - p * NR, x0, x1, x2, x3, lo, hi)
+        _gemv_store(c, p * NR, n - p * NR, x0, x1, x2, x3, lo, hi, rnd)
 
 
 @kernel(fastmath=FAST_F32)
-def gemm_f32_f32_f32_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc):
-    """Dispatch: m == 1 with 6x64 packing -> GEMV, else the tile's driver."""
-    if tile == 0:
-        if m == 1:
-            gemv_f32_f32_f32_minmax(n, k, a[:k], w, lo, hi, c[:n])
-        else:
-            gemm_f32_f32_f32_6x64_minmax(m, n, k, a, lda, w, lo, hi, c, ldc)
+def gemm_f32_f32_f32_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd=False):
+    """Dispatch: m == 1 with 6x64 packing -> GEMV, else the tile's driver.
+    rnd: round the outputs to fp16 values (fp16 emulation), in the epilogue."""
+    if tile == TILE_6x64 and m == 1:
+        gemv_f32_f32_f32_minmax(n, k, a[:k], w, lo, hi, c[:n], rnd)
     else:
-        gemm_f32_f32_f32_14x32_minmax(m, n, k, a, lda, w, lo, hi, c, ldc)
+        gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd)
 
 
 @kernel(fastmath=FAST_F32)
-def gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc):
+def gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd=False):
     """The tile's M>1 driver for any m >= 1 (never the GEMV): every row is
     computed by the same microkernel code whatever m is, so a GEMM cut into
     row chunks (conv blocks, threads) gives bit-identical rows, each in
     XNNPack's order (bias, then one FMA per k)."""
-    if tile == 0:
-        gemm_f32_f32_f32_6x64_minmax(m, n, k, a, lda, w, lo, hi, c, ldc)
-    else:
-        gemm_f32_f32_f32_14x32_minmax(m, n, k, a, lda, w, lo, hi, c, ldc)
+    gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd)
 
 
 # ---------------------------------------------------------------- batched
@@ -248,10 +248,11 @@ def pack_gemm_f32_batched(w, nb, sn, sk, n, k, bias, nr, out):
 
 
 @kernel(fastmath=FAST_F32)
-def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c):
+def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c, rnd=False):
     """c[b] = a[a_idx[b]] @ W[w_idx[b]]^T for b < len(a_idx); a: [*, m, k] flat,
-    w: packed [*, n, k] matrices back to back (nr of tile), c: [batches, m, n]."""
-    nr = 64 if tile == 0 else 32
+    w: packed [*, n, k] matrices back to back (nr of tile), c: [batches, m, n];
+    rnd: round to fp16 values."""
+    nr = tile_nr(tile)
     ps = (n + nr - 1) // nr * (k + 1) * nr
     lo = np.float32(-np.inf)
     hi = np.float32(np.inf)
@@ -259,7 +260,7 @@ def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c):
         ao = a_idx[b] * m * k
         wo = w_idx[b] * ps
         gemm_f32_f32_f32_minmax(tile, m, n, k, a[ao:ao + m * k], k, w[wo:wo + ps], lo, hi,
-                                c[b * m * n:(b + 1) * m * n], n)
+                                c[b * m * n:(b + 1) * m * n], n, rnd)
 
 
 # ---------------------------------------------------------------- conv2d
@@ -301,15 +302,15 @@ def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0,
 
 @kernel(fastmath=FAST_F32)
 def conv2d_f32_f32_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
-                              tile, wp, mb, lo, hi, ws, out):
-    """NHWC conv2d through blocked im2col + GEMM.
+                              tile, wp, mb, lo, hi, ws, out, rnd=False):
+    """NHWC conv2d through blocked im2col + GEMM (rnd: outputs rounded to fp16 values).
 
     x: [batch, h, w, cin] flat; wp: per-group packed OHWI weights (+bias),
     group g's [cout/groups, kh*kw*cin/groups] matrix packed with the tile's nr,
     back to back; mb: im2col rows per block (a multiple of the tile's MR);
     ws: workspace of mb * kh*kw*cin/groups floats; out: [batch, oh, ow, cout] flat.
     """
-    nr = 64 if tile == 0 else 32
+    nr = tile_nr(tile)
     cg = cin // groups
     ng = cout // groups
     kdim = kh * kw * cg
@@ -320,4 +321,4 @@ def conv2d_f32_f32_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, p
         for g in range(groups):
             im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, g * cg, cg, r0, nrows, ws)
             gemm_f32_f32_f32_rows_minmax(tile, nrows, ng, kdim, ws, kdim, wp[g * gs:(g + 1) * gs], lo, hi,
-                                         out[r0 * cout + g * ng:], cout)
+                                         out[r0 * cout + g * ng:], cout, rnd)

@@ -27,7 +27,7 @@ from numba import prange
 from ._jit import FAST_F32, kernel
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .dynquant import _round_neon_f32, dynquant_f32_qd8_tflite, fmaxnum, fminnum, qd8_params_xnn
-from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32
+from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr
 from .qgemm import dwconv_qdu8_qc8w_f32_rows_minmax
 from .qs8 import dwconv_q8_q8_q8_rows
 
@@ -162,7 +162,7 @@ def split_dw(t, nt, rows, c, csplit):
 @kernel(fastmath=FAST_F32, parallel=True)
 def gemm_f32_f32_f32_minmax_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt):
     """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the m rows cut into nt chunks."""
-    mr = 6 if tile == 0 else 14
+    mr = tile_mr(tile)
     for t in prange(nt):
         r0, r1 = split_rows(t, nt, m, mr)
         if r1 > r0:
@@ -174,8 +174,8 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
                                  tile, wp, mb, lo, hi, ws, nt, out):
     """conv2d_f32_f32_f32_minmax (kernels/gemm.py) with the output pixels cut
     into nt chunks; ws: nt * mb * kh*kw*cin/groups floats (one im2col block per chunk)."""
-    nr = 64 if tile == 0 else 32
-    mr = 6 if tile == 0 else 14
+    nr = tile_nr(tile)
+    mr = tile_mr(tile)
     cg = cin // groups
     ng = cout // groups
     kdim = kh * kw * cg

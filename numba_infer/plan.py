@@ -25,7 +25,7 @@ ALIGN = 64
 if isa.F16:
     from .kernels.fp16_native import round_f32_f16_native as _round_f16
 else:
-    from .kernels.fp16 import round_f32_f16 as _round_f16
+    from .kernels.fp16 import round_f32_f16_vec as _round_f16
 
 # Ops whose float outputs are values of their inputs (moved, selected, clamped to
 # fp16-representable bounds): under fp16 emulation they need no rounding pass.

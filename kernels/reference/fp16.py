@@ -12,3 +12,7 @@ def f32_to_f16_bits(src, out):
 
 def round_f32_f16(src, out):
     out[...] = src.astype(np.float16).astype(np.float32)
+
+
+def round_f32_f16_vec(src, out):
+    round_f32_f16(src, out)

@@ -6,7 +6,7 @@ where the packed layout itself is the contract (pack_gemm_f32).
 """
 import numpy as np
 
-NR_OF_TILE = {0: 64, 1: 32}
+NR_OF_TILE = {0: 64, 1: 32, 2: 16}
 
 
 def _unpack(w, n, k, nr):
@@ -18,12 +18,16 @@ def _unpack(w, n, k, nr):
     return wt, bias
 
 
-def _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, nr):
+def _round(r, rnd):
+    return r.astype(np.float16).astype(np.float32) if rnd else r
+
+
+def _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, nr, rnd=False):
     A = np.lib.stride_tricks.as_strided(a, (m, k), (lda * 4, 4)) if m else np.zeros((0, k), np.float32)
     W, bias = _unpack(w, n, k, nr)
     r = A.astype(np.float64) @ W.T.astype(np.float64) + bias
     C = np.lib.stride_tricks.as_strided(c, (m, n), (ldc * 4, 4), writeable=True)
-    C[...] = np.clip(r, lo, hi).astype(np.float32)
+    C[...] = _round(np.clip(r, lo, hi).astype(np.float32), rnd)
 
 
 def pack_gemm_f32(w, w_off, sn, sk, n, k, bias, nr, out):
@@ -37,24 +41,20 @@ def pack_gemm_f32(w, w_off, sn, sk, n, k, bias, nr, out):
     out[:panels.size] = panels.reshape(-1)
 
 
-def gemm_f32_f32_f32_6x64_minmax(m, n, k, a, lda, w, lo, hi, c, ldc):
-    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, 64)
+def gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd):
+    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, NR_OF_TILE[tile], rnd)
 
 
-def gemm_f32_f32_f32_14x32_minmax(m, n, k, a, lda, w, lo, hi, c, ldc):
-    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, 32)
+def gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd=False):
+    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, NR_OF_TILE[tile], rnd)
 
 
-def gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc):
-    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, NR_OF_TILE[tile])
+def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c, rnd=False):
+    _gemm(1, n, k, a, k, w, lo, hi, c, n, 64, rnd)
 
 
-def gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c):
-    _gemm(1, n, k, a, k, w, lo, hi, c, n, 64)
-
-
-def gemm_f32_f32_f32_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc):
-    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, NR_OF_TILE[tile])
+def gemm_f32_f32_f32_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd=False):
+    _gemm(m, n, k, a, lda, w, lo, hi, c, ldc, NR_OF_TILE[tile], rnd)
 
 
 def transpose_f32_batched(x, batches, rows, cols, out):
@@ -67,13 +67,14 @@ def pack_gemm_f32_batched(w, nb, sn, sk, n, k, bias, nr, out):
         pack_gemm_f32(w, b * n * k, sn, sk, n, k, bias, nr, out[b * ps:(b + 1) * ps])
 
 
-def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c):
+def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c, rnd=False):
     nr = NR_OF_TILE[tile]
     ps = -(-n // nr) * (k + 1) * nr
     A = a.reshape(-1, m, k) if m * k else np.zeros((max(a_idx, default=-1) + 1, m, k), np.float32)
     for b, (ia, iw) in enumerate(zip(a_idx, w_idx)):
         W, bias = _unpack(w[iw * ps:(iw + 1) * ps], n, k, nr)
-        c[b * m * n:(b + 1) * m * n] = (A[ia].astype(np.float64) @ W.T + bias).astype(np.float32).reshape(-1)
+        c[b * m * n:(b + 1) * m * n] = _round((A[ia].astype(np.float64) @ W.T + bias).astype(np.float32),
+                                              rnd).reshape(-1)
 
 
 def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0, nrows, out):
@@ -92,7 +93,7 @@ def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0,
 
 
 def conv2d_f32_f32_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
-                              tile, wp, mb, lo, hi, ws, out):
+                              tile, wp, mb, lo, hi, ws, out, rnd=False):
     nr = NR_OF_TILE[tile]
     cg, ng = cin // groups, cout // groups
     kdim = kh * kw * cg
@@ -104,4 +105,4 @@ def conv2d_f32_f32_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, p
         im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, g * cg, cg, 0, M, cols)
         W, bias = _unpack(wp[g * gs:(g + 1) * gs], ng, kdim, nr)
         r = cols.reshape(M, kdim).astype(np.float64) @ W.T.astype(np.float64) + bias
-        O[:, g * ng:(g + 1) * ng] = np.clip(r, lo, hi)
+        O[:, g * ng:(g + 1) * ng] = _round(np.clip(r, lo, hi).astype(np.float32), rnd)

@@ -97,16 +97,17 @@ def conv_2d(ctx):
     fw = f.value.reshape(groups, ng, kdim)
     bias = b.value.reshape(groups, ng) if b is not None else [None] * groups
     wp = np.concatenate([pack_weights(fw[g], bias[g], tile) for g in range(groups)])
-    lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim)
-
     nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // mr))
+    rnd = ctx.settings.fp16 and nt == 1       # fp16 emulation: the serial GEMM epilogue rounds
+    lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim, rounds_fp16=rnd)
+
     if kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0:
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
             if nt > 1:
                 return par.guarded(lambda: par.gemm_f32_f32_f32_minmax_mt(tile, m, cout, cin, xf, cin, wp, lo, hi, of,
                                                                           cout, nt))
-            return lambda: gemm_f32_f32_f32_minmax(tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout)
+            return lambda: gemm_f32_f32_f32_minmax(tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)
     else:
         mb = max(mr, IM2COL_BLOCK_FLOATS // kdim // mr * mr)
         tiles = -(-m // mr)
@@ -120,7 +121,7 @@ def conv_2d(ctx):
                     xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile, wp, mb, lo, hi,
                     wsf, nt, of))
             return lambda: conv2d_f32_f32_f32_minmax(xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
-                                                     groups, cout, tile, wp, mb, lo, hi, wsf, of)
+                                                     groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
     lowered.bind = bind
     return lowered
 

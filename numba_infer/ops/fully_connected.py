@@ -225,14 +225,15 @@ def fully_connected(ctx):
         return _fc_hybrid(ctx, x, w, b, m, n, k, out_shape)
     lo, hi = (np.float32(v) for v in act_range_f32(ctx))
     tile = choose_tile(m, n)
-    lowered = Lowered(outputs=[(out_shape, F32)], flops=2 * m * n * k)
+    rnd = ctx.settings.fp16               # fp16 emulation: the GEMM epilogue rounds
+    lowered = Lowered(outputs=[(out_shape, F32)], flops=2 * m * n * k, rounds_fp16=rnd)
 
     if w.value is not None and (b is None or b.value is not None):
         wp = pack_weights(w.value.reshape(n, k), None if b is None else b.value, tile)
 
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-            return lambda: gemm_f32_f32_f32_minmax(tile, m, n, k, xf, k, wp, lo, hi, of, n)
+            return lambda: gemm_f32_f32_f32_minmax(tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd)
     else:
         # runtime weights and/or bias: pack every run into a workspace
         nr = TILES[tile][1]
@@ -245,7 +246,7 @@ def fully_connected(ctx):
 
             def step():
                 pack_gemm_f32(wf, 0, k, 1, n, k, bf, nr, wp)
-                gemm_f32_f32_f32_minmax(tile, m, n, k, xf, k, wp, lo, hi, of, n)
+                gemm_f32_f32_f32_minmax(tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd)
             return step
     lowered.bind = bind
     return lowered
@@ -284,7 +285,8 @@ def batch_matmul(ctx):
     # W element (j, kk) of one rhs matrix: adj_y -> y[j, kk] ([n, k]); else y[kk, j] ([k, n])
     sn, sk = (k, 1) if adj_y else (1, n)
     zero_bias = np.zeros(n, F32)
-    lowered = Lowered(outputs=[(ob + (m, n), F32)], flops=2 * len(a_idx) * m * n * k)
+    rnd = ctx.settings.fp16
+    lowered = Lowered(outputs=[(ob + (m, n), F32)], flops=2 * len(a_idx) * m * n * k, rounds_fp16=rnd)
     workspace = []
     if y.value is not None:
         wp = np.zeros(ny * ps, F32)
@@ -301,20 +303,20 @@ def batch_matmul(ctx):
         wpk = wp if y.value is not None else ws.pop(0)
         xt = ws.pop(0) if adj_x else xf
         if y.value is not None and not adj_x:
-            return lambda: batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of)
+            return lambda: batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of, rnd)
         if y.value is not None:
             def step():
                 transpose_f32_batched(xf, nx, k, m, xt)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of)
+                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of, rnd)
         elif not adj_x:
             def step():
                 pack_gemm_f32_batched(yf, ny, sn, sk, n, k, zero_bias, nr, wpk)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of)
+                batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of, rnd)
         else:
             def step():
                 pack_gemm_f32_batched(yf, ny, sn, sk, n, k, zero_bias, nr, wpk)
                 transpose_f32_batched(xf, nx, k, m, xt)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of)
+                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of, rnd)
         return step
     lowered.bind = bind
     return lowered

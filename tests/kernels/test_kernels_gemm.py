@@ -65,10 +65,12 @@ def _gemm_case(rng, tile, m, n, k, lda_pad=0, ldc_pad=0):
 
 
 EDGE = {G.TILE_6x64: ([1, 5, 6, 7, 19], [1, 15, 17, 63, 64, 65, 131]),
-        G.TILE_14x32: ([1, 13, 14, 15, 43], [1, 16, 31, 32, 33, 67])}
+        G.TILE_14x32: ([1, 13, 14, 15, 43], [1, 16, 31, 32, 33, 67]),
+        G.TILE_28x16: ([1, 27, 28, 29, 85], [1, 15, 16, 17, 33])}
+ALL_TILES = sorted(G.TILES)
 
 
-@pytest.mark.parametrize("tile", [G.TILE_6x64, G.TILE_14x32])
+@pytest.mark.parametrize("tile", ALL_TILES)
 @pytest.mark.parametrize("k", [1, 8, 37])
 def test_gemm_edges(rng, tile, k):
     ms, ns = EDGE[tile]
@@ -77,14 +79,14 @@ def test_gemm_edges(rng, tile, k):
             _gemm_case(rng, tile, m, n, k)
 
 
-@pytest.mark.parametrize("tile", [G.TILE_6x64, G.TILE_14x32])
+@pytest.mark.parametrize("tile", ALL_TILES)
 @pytest.mark.parametrize("m,n,k", [(7, 70, 513), (200, 33, 1030), (2, 3, 0)])
 def test_gemm_k_blocks_and_m_blocks(rng, tile, m, n, k):
     # k > KC (several K blocks: partial sums through C), m > MC, k == 0 (bias only)
     _gemm_case(rng, tile, m, n, k)
 
 
-@pytest.mark.parametrize("tile", [G.TILE_6x64, G.TILE_14x32])
+@pytest.mark.parametrize("tile", ALL_TILES)
 def test_gemm_strided_views(rng, tile):
     _gemm_case(rng, tile, 9, 40, 21, lda_pad=5, ldc_pad=3)
 
@@ -111,7 +113,7 @@ def test_transpose_batched(rng):
     np.testing.assert_array_equal(got, ref)
 
 
-@pytest.mark.parametrize("tile", [G.TILE_6x64, G.TILE_14x32])
+@pytest.mark.parametrize("tile", ALL_TILES)
 def test_batch_matmul(rng, tile):
     m, n, k, na, nw = 3, 20, 9, 2, 3
     nr = G.TILES[tile][1]
@@ -152,7 +154,7 @@ def test_im2col_and_conv(rng, geom):
     G.im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cin - cg, cg, M - 5, 5, got)   # last rows, last group
     R.im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cin - cg, cg, M - 5, 5, ref)
     np.testing.assert_array_equal(got, ref)
-    for tile in (G.TILE_6x64, G.TILE_14x32):
+    for tile in ALL_TILES:
         mr, nr = G.TILES[tile]
         Wf = rng.standard_normal((groups, ng, kdim)).astype(np.float32)
         bias = rng.standard_normal(cout).astype(np.float32)
@@ -165,6 +167,52 @@ def test_im2col_and_conv(rng, geom):
         G.conv2d_f32_f32_f32_minmax(x, *args, got)
         R.conv2d_f32_f32_f32_minmax(x, *args, ref)
         np.testing.assert_allclose(got, ref, rtol=1e-5, atol=4 * EPS * np.sqrt(kdim) * np.abs(ref).max() * 4)
+
+
+def _as_fp16(v):
+    return v.astype(np.float16).astype(np.float32)
+
+
+@pytest.mark.parametrize("tile", ALL_TILES)
+@pytest.mark.parametrize("m,n,k", [(1, 37, 19), (31, 70, 530)])
+def test_gemm_rounds_fp16_in_epilogue(rng, tile, m, n, k):
+    # rnd=True must give exactly the fp16 rounding (numpy's float16 cast: RNE, overflow to
+    # inf) of the rnd=False result: same accumulation, one rounding after the clamp.  Large
+    # weights make some outputs overflow fp16 (|x| > 65504 -> inf); m == 1 takes the GEMV.
+    nr = G.TILES[tile][1]
+    A = rng.standard_normal((m, k)).astype(np.float32) * 40
+    W = rng.standard_normal((n, k)).astype(np.float32) * 40
+    wp = packed(W, rng.standard_normal(n).astype(np.float32), nr)
+    lo, hi = np.float32(-1e5), np.float32(np.inf)
+    plain, rounded = np.empty(m * n, np.float32), np.empty(m * n, np.float32)
+    G.gemm_f32_f32_f32_minmax(tile, m, n, k, A.reshape(-1), k, wp, lo, hi, plain, n, False)
+    G.gemm_f32_f32_f32_minmax(tile, m, n, k, A.reshape(-1), k, wp, lo, hi, rounded, n, True)
+    np.testing.assert_array_equal(rounded, _as_fp16(plain))
+    assert k < 100 or np.isinf(rounded).any() and np.isfinite(plain).all()
+
+
+def test_conv_and_bmm_round_fp16(rng):
+    h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout = GEOMS[1]
+    x = rng.standard_normal(h * w * cin).astype(np.float32)
+    kdim = kh * kw * cin
+    for tile in ALL_TILES:
+        mr, nr = G.TILES[tile]
+        wp = packed(rng.standard_normal((cout, kdim)).astype(np.float32), np.zeros(cout, np.float32), nr)
+        ws = np.empty(2 * mr * kdim, np.float32)
+        outs = []
+        for rnd in (False, True):
+            out = np.empty(oh * ow * cout, np.float32)
+            G.conv2d_f32_f32_f32_minmax(x, 1, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile,
+                                        wp, 2 * mr, np.float32(-np.inf), np.float32(np.inf), ws, out, rnd)
+            outs.append(out)
+        np.testing.assert_array_equal(outs[1], _as_fp16(outs[0]))
+        a_idx = np.zeros(2, np.int64)
+        outs = []
+        for rnd in (False, True):
+            out = np.empty(2 * 5 * cout, np.float32)
+            G.batch_matmul_f32_f32_f32(tile, 5, cout, kdim, x[:5 * kdim], a_idx, wp, a_idx, out, rnd)
+            outs.append(out)
+        np.testing.assert_array_equal(outs[1], _as_fp16(outs[0]))
 
 
 def test_simd_primitives():

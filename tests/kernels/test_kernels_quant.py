@@ -67,6 +67,21 @@ def test_f32_to_f16_matches_numpy(kind):
     np.testing.assert_array_equal(r[~nan].view(np.uint32), rr[~nan].view(np.uint32))
 
 
+@pytest.mark.parametrize("kind", ["edges", "random"])
+def test_vector_f16_round_matches_numpy(kind):
+    # vround_f16 (the 16-lane rounding used in GEMM epilogues), portable IR: bit-exact with
+    # numpy's float16 cast, NaNs quieted exactly like the scalar kernel (vcvtps2ph's rule)
+    x = _edge_f32() if kind == "edges" else _random_bits(10_000_000)
+    x = np.concatenate([x, x[:17]])                 # a masked 1..15-lane tail too
+    out, ref, scalar = (np.empty(x.size, np.float32) for _ in range(3))
+    fp16.round_f32_f16_vec(x, out)
+    fp16_ref.round_f32_f16_vec(x, ref)
+    fp16.round_f32_f16(x, scalar)
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(out[~nan].view(np.uint32), ref[~nan].view(np.uint32))
+    np.testing.assert_array_equal(out.view(np.uint32), scalar.view(np.uint32))
+
+
 @pytest.mark.parametrize("dtype,zp", [(np.int8, 0), (np.int8, -7), (np.uint8, 128), (np.int16, 3)])
 def test_dequantize_per_tensor(dtype, zp, rng):
     info = np.iinfo(dtype)
