@@ -75,39 +75,75 @@ def round_f32_f16(src, out):
 
 
 # ---------------------------------------------------------------- 16 lanes, in GEMM epilogues
+def _target_has_f16c(context):
+    """Whether the machine code Numba is generating may use F16C (the features it
+    compiles for; Numba keys its on-disk cache on them too)."""
+    feats = getattr(context.codegen(), "_tm_features", "") or ""
+    return "+f16c" in feats.split(",")
+
+
+def _round_f16_bits_ir(context, builder, x):
+    """The portable sequence of vround_f16 on an LLVM <16 x float> value."""
+    vf = context.get_value_type(f32x16)
+    vi = ir.VectorType(ir.IntType(32), LANES)
+
+    def c(x):
+        return ir.Constant(vi, [x] * LANES)
+    b = builder.bitcast(x, vi)
+    sign = builder.and_(b, c(-0x80000000))
+    a = builder.and_(b, c(0x7FFFFFFF))
+    lsb = builder.and_(builder.lshr(a, c(13)), c(1))
+    rn = builder.and_(builder.add(builder.add(a, c(0xFFF)), lsb), c(-0x2000))
+    rn = builder.select(builder.icmp_signed(">", rn, c(0x477FE000)), c(0x7F800000), rn)
+    half = ir.Constant(vf, [0.5] * LANES)
+    sub = builder.fsub(builder.fadd(builder.bitcast(a, vf), half), half)
+    rs = builder.bitcast(sub, vi)
+    qnan = builder.and_(builder.or_(a, c(0x400000)), c(-0x2000))
+    r = builder.select(builder.icmp_signed("<", a, c(0x38800000)), rs, rn)
+    r = builder.select(builder.icmp_signed(">", a, c(0x7F800000)), qnan, r)
+    return builder.bitcast(builder.or_(r, sign), vf)
+
+
+@intrinsic
+def vround_f16_bits(typingctx, v):
+    """vround_f16 always through the portable integer/float sequence (tests use it
+    to check that sequence on a host that has F16C)."""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _round_f16_bits_ir(context, builder, args[0])
+    return f32x16(f32x16), codegen
+
+
 @intrinsic
 def vround_f16(typingctx, v):
     """f32x16 -> every lane rounded to the nearest fp16 value, as float32 (RNE,
     overflow to +-inf, fp16 subnormals, NaN quieted as vcvtps2ph does).
 
-    Portable integer/float vector IR (no half type, so no F16C needed and no
-    compiler-rt call on hosts without it); bit-identical to round_f32_f16:
-    normal range: add half an fp16 ulp minus one plus the kept lsb, clear the
-    13 dropped bits; below 2^-14: (|x| + 0.5) - 0.5, whose sum rounds |x| to a
-    multiple of 2^-24 (the fp16 subnormal quantum) with RNE."""
+    When the compile target has F16C: fptrunc to <16 x half> and back (LLVM
+    emits vcvtps2ph + vcvtph2ps).  Otherwise a portable integer/float sequence
+    (no half type, so no compiler-rt call that Numba's JIT could not link),
+    bit-identical: normal range: add half an fp16 ulp minus one plus the kept
+    lsb, clear the 13 dropped bits; below 2^-14: (|x| + 0.5) - 0.5, whose sum
+    rounds |x| to a multiple of 2^-24 (the fp16 subnormal quantum) with RNE."""
     if v != f32x16:
         return None
 
     def codegen(context, builder, sig, args):
-        vf = context.get_value_type(f32x16)
-        vi = ir.VectorType(ir.IntType(32), LANES)
-
-        def c(x):
-            return ir.Constant(vi, [x] * LANES)
-        b = builder.bitcast(args[0], vi)
-        sign = builder.and_(b, c(-0x80000000))
-        a = builder.and_(b, c(0x7FFFFFFF))
-        lsb = builder.and_(builder.lshr(a, c(13)), c(1))
-        rn = builder.and_(builder.add(builder.add(a, c(0xFFF)), lsb), c(-0x2000))
-        rn = builder.select(builder.icmp_signed(">", rn, c(0x477FE000)), c(0x7F800000), rn)
-        half = ir.Constant(vf, [0.5] * LANES)
-        sub = builder.fsub(builder.fadd(builder.bitcast(a, vf), half), half)
-        rs = builder.bitcast(sub, vi)
-        qnan = builder.and_(builder.or_(a, c(0x400000)), c(-0x2000))
-        r = builder.select(builder.icmp_signed("<", a, c(0x38800000)), rs, rn)
-        r = builder.select(builder.icmp_signed(">", a, c(0x7F800000)), qnan, r)
-        return builder.bitcast(builder.or_(r, sign), vf)
+        if _target_has_f16c(context):
+            h = builder.fptrunc(args[0], ir.VectorType(ir.HalfType(), LANES))
+            return builder.fpext(h, context.get_value_type(f32x16))
+        return _round_f16_bits_ir(context, builder, args[0])
     return f32x16(f32x16), codegen
+
+
+@kernel
+def round_f32_f16_vec_bits(src, out):
+    """round_f32_f16_vec through vround_f16_bits (the portable sequence)."""
+    n = src.shape[0]
+    for i in range(0, n, LANES):
+        vstore_n(out, i, vround_f16_bits(vload_n(src, i, n - i)), n - i)
 
 
 @kernel

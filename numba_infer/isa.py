@@ -14,7 +14,6 @@ over the host's own feature list.
 from __future__ import annotations
 
 import os
-import platform
 
 import numba
 
@@ -38,5 +37,4 @@ VNNI = FORCED != "generic" and {"avx512f", "avx512bw", "avx512vnni"} <= FEATURES
 NAME = "avx512vnni" if VNNI else "generic"
 # AVX-512F: LiteRT's XNNPack computes RSQRT with vrsqrt14 here (numerics="xnnpack" matches it)
 AVX512F = FORCED != "generic" and "avx512f" in FEATURES
-# native fp32<->fp16 conversions (x86 F16C; every AArch64 CPU has them)
-F16 = FORCED != "generic" and ("f16c" in FEATURES or platform.machine().lower() in ("aarch64", "arm64"))
+

@@ -14,18 +14,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import isa, ops  # noqa: F401  (registers every lowering)
+from . import ops  # noqa: F401  (registers every lowering)
 from .errors import InputError, ModelValidationError, NumbaInferError, UnsupportedError
 from .graph import Graph
+# 16 lanes at a time: vcvtps2ph/vcvtph2ps where the target has F16C, else a portable sequence
+from .kernels.fp16 import round_f32_f16_vec as _round_f16
 from .ops.registry import Lowered, OpContext, Resources, Settings, find
 from .quant import dequantize_weights_at_load, quantize_weights_at_load
 
 ALIGN = 64
-
-if isa.F16:
-    from .kernels.fp16_native import round_f32_f16_native as _round_f16
-else:
-    from .kernels.fp16 import round_f32_f16_vec as _round_f16
 
 # Ops whose float outputs are values of their inputs (moved, selected, clamped to
 # fp16-representable bounds): under fp16 emulation they need no rounding pass.

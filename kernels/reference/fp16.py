@@ -16,3 +16,7 @@ def round_f32_f16(src, out):
 
 def round_f32_f16_vec(src, out):
     round_f32_f16(src, out)
+
+
+def round_f32_f16_vec_bits(src, out):
+    round_f32_f16(src, out)
