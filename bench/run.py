@@ -5,7 +5,8 @@
     python bench/run.py ...            (the same)
 
 Without MODEL: every model of ../shared/models (generated/ in its four variants
-and mediapipe/) when that directory exists, else the bundled fixtures.
+and mediapipe/) plus bench/models/ (inception_stem_fp32: an InceptionV3 stem on
+its 299x299 input) when ../shared exists, else the bundled fixtures.
 
 For each model and thread count, every configuration is built once:
 LiteRT's default interpreter (XNNPack) and BUILTIN_WITHOUT_DEFAULT_DELEGATES
@@ -56,13 +57,16 @@ MIRROR = {"xnnpack": "xnnpack", "tflite": "builtin"}
 
 
 # ------------------------------------------------------------------------------ models
+BENCH_MODELS = HERE / "models"          # synthetic models (bench/models/make_models.py)
+
+
 def default_models():
     """The ../shared suite when present, else the bundled fixtures."""
     if SHARED.exists():
         gen = sorted((SHARED / "generated").glob("*.tflite"))
         # face_landmark_with_attention: LiteRT's Python API cannot run its custom ops
         mp = sorted(p for p in (SHARED / "mediapipe").glob("*.tflite") if "with_attention" not in p.stem)
-        return gen + mp
+        return gen + mp + sorted(BENCH_MODELS.glob("*.tflite"))
     fx = ROOT / "tests" / "fixtures"
     return sorted(fx.glob("*.tflite")) + [ROOT / "numba_infer" / "data" / "face_detection_short_range.tflite"]
 
@@ -74,7 +78,7 @@ def resolve_model(name):
         return p
     stem = p.stem if p.suffix == ".tflite" else p.name
     for d in (SHARED / "generated", SHARED / "mediapipe", SHARED / "micro", ROOT / "tests" / "fixtures",
-              ROOT / "numba_infer" / "data"):
+              ROOT / "numba_infer" / "data", BENCH_MODELS):
         q = d / f"{stem}.tflite"
         if q.exists():
             return q

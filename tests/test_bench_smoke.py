@@ -56,3 +56,12 @@ def test_bench_entry_point(tmp_path):
     assert len(rows) == len(recs)
     assert {ln.count("|") for ln in rows} == {header.count("|")}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_committed_bench_models_are_what_the_generator_writes():
+    sys.path.insert(0, str(ROOT / "bench" / "models"))
+    try:
+        import make_models
+    finally:
+        sys.path.pop(0)
+    assert make_models.inception_stem() == (ROOT / "bench" / "models" / "inception_stem_fp32.tflite").read_bytes()
