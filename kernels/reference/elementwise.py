@@ -29,6 +29,11 @@ def binary_minmax(op, a, b, shape, sa, sb, clamp, lo, hi, out):
     out[...] = r.astype(out.dtype, casting="unsafe").reshape(-1)
 
 
+def binary_f32(op, a, b, shape, sa, sb, clamp, lo, hi, out):
+    """The float32 vector kernel computes the same per-element operations as binary_minmax."""
+    binary_minmax(op, a, b, shape, sa, sb, clamp, lo, hi, out)
+
+
 _COMPARE = {
     LESS: np.less, LESS_EQUAL: np.less_equal, GREATER: np.greater, GREATER_EQUAL: np.greater_equal,
     EQUAL: np.equal, NOT_EQUAL: np.not_equal, LOGICAL_AND: np.logical_and, LOGICAL_OR: np.logical_or,

@@ -6,8 +6,13 @@ Broadcasting is planned here, once: :func:`bcast_layout` turns the output shape
 and each input's shape into a rank-6 loop shape plus per-input element strides
 (0 on broadcast dims), after dropping size-1 dims and merging adjacent dims
 that every input walks contiguously (or broadcasts) the same way.  Same-shape
-operands collapse to one contiguous row, a scalar operand to stride 0.  The
-kernels then run one generic strided loop whose rows are plain vectorized loops.
+operands collapse to one contiguous row, a scalar operand to stride 0, a
+per-channel operand ([..., C] against [C]) to rows of C with its row stride 0.
+The kernels then run one generic strided loop whose rows are plain vectorized
+loops.  Float32 and 8-bit binary arithmetic bind a kernel specialized for the
+op at prepare (kernels.elementwise.binary_f32_kernel, kernels.qelementwise.
+qbinary_kernel): explicit 16-lane vector rows with a masked tail, so short
+rows (C = 16, 24, ...) run at full vector width too.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from ..errors import ModelValidationError
 from ..kernels import elementwise as K
 from ..kernels import qelementwise as Q
 from ..kernels.elementwise import binary_minmax, cast, compare_bool, logical_not_bool, select_bcast, unary_f32
-from ..kernels.qelementwise import qbinary, qcompare_bool
+from ..kernels.qelementwise import qcompare_bool
 from ..quant import act_range_q, quantize_multiplier, tensor_qparams
 from .common import act_range_f32, broadcast_shape
 from .registry import Lowered, lowering
@@ -105,6 +110,18 @@ def binary_lowered(ctx, op, a, b, out_shape, dtype, act=0):
         lo, hi = dtype.type(rng[0]), dtype.type(rng[1])
     clamp = bool(act != 0)
     size = int(np.prod(out_shape, dtype=np.int64))
+    if dtype == np.float32 and op in K.BINARY_F32_OPS:
+        # 16-lane vector rows, the op compiled in; no fused activation = the identity clamp
+        fn = K.binary_f32_kernel(op)
+        if not clamp:
+            lo, hi = np.float32(-np.inf), np.float32(np.inf)
+
+        def bind(ins, outs, ws):
+            x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
+            if size == 0:
+                return lambda: None
+            return lambda: fn(x, y, shape, sa, sb, lo, hi, o)
+        return Lowered(outputs=[(out_shape, dtype)], bind=bind, flops=size)
 
     def bind(ins, outs, ws):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
@@ -382,11 +399,13 @@ def quantized_arithmetic(ctx, name, a, b):
     shape, (sa, sb) = bcast_layout(ctx, out_shape, [a.shape, b.shape])
     size = int(np.prod(out_shape, dtype=np.int64))
 
+    fn = Q.qbinary_kernel(op)             # the op compiled in (qbinary dispatches to the same kernels)
+
     def bind(ins, outs, ws):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: qbinary(op, x, y, shape, sa, sb, params, fscale, o)
+        return lambda: fn(x, y, shape, sa, sb, params, fscale, o)
     return Lowered(outputs=[(out_shape, dtype)], bind=bind, flops=size)
 
 
