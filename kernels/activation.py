@@ -10,6 +10,13 @@ microkernels LiteRT's default delegate runs on x86 AVX-512 bit for bit (same
 constants, same operation order, FMA where XNNPack uses FMA, and the flush of
 denormal results to zero that LiteRT runs with).  They are compiled without
 fastmath so LLVM cannot contract or reassociate anything.
+
+The float kernels run 16 lanes at a time through kernels/simd.py (target-independent
+vector IR: any host), with masked loads/stores for the tail; flush-to-zero is explicit
+(simd.vftz) and applied only where a flush can change a result (each kernel says why; the
+vector kernels were checked against the former scalar ones on all 2**32 inputs).
+LOGISTIC's XNNPack kernel needs vpermt2ps / vscalefps: kernels/activation_avx512.py on
+AVX-512F hosts, the scalar sigmoid_f32_xnn (same bits) elsewhere.
 """
 import math
 
@@ -19,7 +26,8 @@ from numba import types
 from numba.extending import intrinsic
 
 from ._jit import FAST_F32, kernel
-from .simd import fma_f32
+from .simd import (fma_f32, vadd, vadd_i32, vcvtt_i32, vdiv, vfloor, vfma, vfrombits, vftz, vload, vload_n, vmul,
+                   vsel_eq, vsel_gt, vsel_lt, vshl_i32, vsplat, vsplat_i32, vstore, vstore_n, vsub)
 
 LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, ELU, HARD_SWISH, GELU_TANH, GELU_ERF = range(10)
 
@@ -220,32 +228,49 @@ GELU_TANH_XNN = _f32s(-4.84974098e+00, 4.84974098e+00,
 
 
 @kernel
+def _gelu16_xnn(coef, x):
+    """gelu_f32_xnn on 16 lanes.  Of the scalar kernel's flushes only two can change a
+    result: c * P (c tiny) and 0.5 * x (x tiny).  The others act on values that cannot be
+    denormal (Horner sums of positive coefficients with c^2 >= 0, the quotient of a normal
+    numerator by a denominator >= 1 that is 1 whenever the numerator is tiny) or are
+    absorbed (a denormal c^2 vanishes against every coefficient; a denormal input reaches
+    the result only through the two flushed products).  Checked on all 2**32 inputs."""
+    one = vsplat(np.float32(1.0))
+    hi = vsplat(coef[1])
+    lo = vsplat(coef[0])
+    c = vsel_gt(x, hi, hi, x)
+    c = vsel_lt(c, lo, lo, c)
+    c2 = vmul(c, c)
+    p = vfma(c2, vsplat(coef[2]), vsplat(coef[3]))
+    p = vfma(c2, p, vsplat(coef[4]))
+    p = vfma(c2, p, vsplat(coef[5]))
+    p = vfma(c2, p, vsplat(coef[6]))
+    p = vfma(c2, p, vsplat(coef[7]))
+    p = vftz(vmul(c, p))
+    q = vfma(c2, vsplat(coef[8]), vsplat(coef[9]))
+    q = vfma(c2, q, vsplat(coef[10]))
+    q = vfma(c2, q, vsplat(coef[11]))
+    q = vfma(c2, q, vsplat(coef[12]))
+    q = vfma(c2, q, one)
+    e = vdiv(p, q)
+    return vmul(vftz(vmul(x, vsplat(np.float32(0.5)))), vadd(e, one))
+
+
+@kernel
 def gelu_f32_xnn(coef, x, out):
     """GELU as XNNPack's f32-vgelu / f32-vapproxgelu avx512f_rational_12_10_div (coef:
     GELU_ERF_XNN or GELU_TANH_XNN): c = min(max(x, lo), hi) (NaN passes through),
     e = c*P(c^2) / Q(c^2), P and Q by Horner FMAs from the highest coefficient, Q's constant
     term 1; out = (0.5x) * (e + 1).  Every result is flushed to zero (LiteRT's FTZ/DAZ).
+    16 lanes at a time (generic vector IR, any host), masked tail.
     x, out: flat float32.  Reference: kernels/reference/activation.py
     """
-    one = np.float32(1.0)
-    half = np.float32(0.5)
-    lo = coef[0]
-    hi = coef[1]
-    for i in range(out.shape[0]):
-        v = ftz(x[i])
-        c = hi if v > hi else v
-        c = lo if c < lo else c
-        c2 = ftz(c * c)
-        p = ftz(fma_f32(c2, coef[2], coef[3]))
-        for k in range(4, 8):
-            p = ftz(fma_f32(c2, p, coef[k]))
-        p = ftz(c * p)
-        q = ftz(fma_f32(c2, coef[8], coef[9]))
-        for k in range(10, 13):
-            q = ftz(fma_f32(c2, q, coef[k]))
-        q = ftz(fma_f32(c2, q, one))
-        e = ftz(p / q)
-        out[i] = ftz(ftz(v * half) * (e + one))
+    n = out.shape[0]
+    main = n - n % 16
+    for i in range(0, main, 16):
+        vstore(out, i, _gelu16_xnn(coef, vload(x, i)))
+    if main < n:
+        vstore_n(out, main, _gelu16_xnn(coef, vload_n(x, main, n - main)), n - main)
 
 
 # ---------------------------------------------------------------- XNNPack-exact TANH
@@ -262,44 +287,68 @@ _T_B8 = np.float32(8.1365948290e-07)
 
 
 @kernel
+def _tanh16_xnn(x):
+    """tanh_f32_xnn on 16 lanes.  Of the scalar kernel's flushes only the one of c * P
+    can change a result (c tiny); see _gelu16_xnn for why the others cannot.  Checked on
+    all 2**32 inputs."""
+    one = vsplat(np.float32(1.0))
+    hi = vsplat(_T_MAX)
+    lo = vsplat(-_T_MAX)
+    c = vsel_gt(x, hi, hi, x)
+    c = vsel_lt(c, lo, lo, c)
+    c2 = vmul(c, c)
+    p = vfma(c2, vsplat(_T_A9), vsplat(_T_A7))
+    p = vfma(c2, p, vsplat(_T_A5))
+    p = vfma(c2, p, vsplat(_T_A3))
+    p = vfma(c2, p, one)
+    p = vftz(vmul(c, p))
+    q = vfma(c2, vsplat(_T_B8), vsplat(_T_B6))
+    q = vfma(c2, q, vsplat(_T_B4))
+    q = vfma(c2, q, vsplat(_T_B2))
+    q = vfma(c2, q, one)
+    return vdiv(p, q)
+
+
+@kernel
 def tanh_f32_xnn(x, out):
     """tanh as XNNPack's f32-vtanh avx512f_rational_9_8_div (FMA build): c = min(max(x,
     -7.98), 7.98) (NaN passes), out = c*P(c^2) / Q(c^2) with Horner FMAs, P and Q with
-    constant term 1; every result flushed to zero (LiteRT's FTZ/DAZ).
+    constant term 1; every result flushed to zero (LiteRT's FTZ/DAZ).  16 lanes at a time
+    (generic vector IR, any host), masked tail.
     x, out: flat float32.  Reference: kernels/reference/activation.py
     """
-    one = np.float32(1.0)
-    for i in range(out.shape[0]):
-        v = ftz(x[i])
-        c = _T_MAX if v > _T_MAX else v
-        c = -_T_MAX if c < -_T_MAX else c
-        c2 = ftz(c * c)
-        p = ftz(fma_f32(c2, _T_A9, _T_A7))
-        p = ftz(fma_f32(c2, p, _T_A5))
-        p = ftz(fma_f32(c2, p, _T_A3))
-        p = ftz(fma_f32(c2, p, one))
-        p = ftz(c * p)
-        q = ftz(fma_f32(c2, _T_B8, _T_B6))
-        q = ftz(fma_f32(c2, q, _T_B4))
-        q = ftz(fma_f32(c2, q, _T_B2))
-        q = ftz(fma_f32(c2, q, one))
-        out[i] = ftz(p / q)
+    n = out.shape[0]
+    main = n - n % 16
+    for i in range(0, main, 16):
+        vstore(out, i, _tanh16_xnn(vload(x, i)))
+    if main < n:
+        vstore_n(out, main, _tanh16_xnn(vload_n(x, main, n - main)), n - main)
+
+
+@kernel
+def _hard_swish16_xnn(x):
+    """hard_swish_f32_xnn on 16 lanes.  Only the final flush can change a result: the
+    exact fma(x, 1/6, 0.5) is 0 or at least 2**-48, and a denormal x reaches the result
+    only as x * 0.5, which the final flush zeroes as DAZ would.  Checked on all 2**32 inputs."""
+    zero = vsplat(np.float32(0.0))
+    one = vsplat(np.float32(1.0))
+    a = vfma(x, vsplat(np.float32(1.0 / 6.0)), vsplat(np.float32(0.5)))
+    a = vsel_gt(a, zero, a, zero)
+    a = vsel_lt(a, one, a, one)
+    return vftz(vmul(x, a))
 
 
 @kernel
 def hard_swish_f32_xnn(x, out):
     """HARD_SWISH as XNNPack's f32-vhswish on AVX-512: out = x * min(max(fma(x, 1/6, 0.5), 0), 1),
-    flushed to zero.  x, out: flat float32.  Reference: kernels/reference/activation.py"""
-    sixth = np.float32(1.0 / 6.0)
-    half = np.float32(0.5)
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    for i in range(out.shape[0]):
-        v = ftz(x[i])
-        a = ftz(fma_f32(v, sixth, half))
-        a = a if a > zero else zero
-        a = a if a < one else one
-        out[i] = ftz(v * a)
+    flushed to zero.  16 lanes at a time, masked tail.  x, out: flat float32.
+    Reference: kernels/reference/activation.py"""
+    n = out.shape[0]
+    main = n - n % 16
+    for i in range(0, main, 16):
+        vstore(out, i, _hard_swish16_xnn(vload(x, i)))
+    if main < n:
+        vstore_n(out, main, _hard_swish16_xnn(vload_n(x, main, n - main)), n - main)
 
 
 # ---------------------------------------------------------------- LiteRT builtin (Eigen) float32
@@ -346,7 +395,68 @@ def eigen_pexp_f32(v):
     return e if e > v else v
 
 
+@kernel
+def _pow2_16(m):
+    """2**m for integral float lanes m in [-126, 127] (an exact normal float32)."""
+    return vfrombits(vshl_i32(vadd_i32(vcvtt_i32(m), vsplat_i32(np.int32(127))), 23))
+
+
+@kernel
+def eigen_pexp16(v):
+    """eigen_pexp_f32 on 16 lanes.  y * 2**m (m in [-150, 128]) is rounded once as
+    (y * 2**a) * 2**b with b = -126 for m < -126 (the first product is then an exact
+    normal), b = 1 for m = 128 (overflow either way), else b = 0."""
+    one = vsplat(np.float32(1.0))
+    x = vsel_lt(v, vsplat(np.float32(88.723)), v, vsplat(np.float32(88.723)))
+    m = vfloor(vadd(vmul(x, vsplat(_EG_LOG2E)), vsplat(np.float32(0.5))))
+    r = vadd(vmul(m, vsplat(_EG_C1)), x)
+    r = vadd(vmul(m, vsplat(_EG_C2)), r)
+    r2 = vmul(r, r)
+    p_even = vadd(vmul(r2, vsplat(np.float32(1.37449637986719608306884765625e-3))),
+                  vsplat(np.float32(4.166965186595916748046875e-2)))
+    p_odd = vadd(vmul(r2, vsplat(np.float32(8.36894474923610687255859375e-3))),
+                 vsplat(np.float32(0.16666518151760101318359375)))
+    p_even = vadd(vmul(r2, p_even), vsplat(np.float32(0.49999988079071044921875)))
+    p_low = vadd(r, one)
+    y = vadd(vmul(r, p_odd), p_even)
+    y = vadd(vmul(r2, y), p_low)
+    zero = vsplat(np.float32(0.0))
+    b = vsel_lt(m, vsplat(np.float32(-126.0)), vsplat(np.float32(-126.0)),
+                vsel_gt(m, vsplat(np.float32(127.0)), one, zero))
+    lo = vsplat(np.float32(-104.0))
+    a = vsel_lt(v, lo, zero, vsub(m, b))                 # lanes below -104 (m may be huge): any in-range a
+    e = vmul(vmul(y, _pow2_16(a)), _pow2_16(b))
+    e = vsel_gt(e, v, e, v)
+    e = vsel_lt(v, lo, zero, e)
+    return vsel_eq(v, v, e, v)                           # NaN passes
+
+
 _LG_HI = np.float32(16.6355324)
+
+
+@kernel
+def _sigmoid16_eigen(v):
+    """The packet path of sigmoid_f32_eigen on 16 lanes."""
+    one = vsplat(np.float32(1.0))
+    half = vsplat(np.float32(0.5))
+    hi = vsplat(_LG_HI)
+    z = vmul(vsel_lt(v, hi, v, hi), half)
+    m = vfloor(vadd(vmul(z, vsplat(_EG_LOG2E)), half))
+    lo = vsplat(np.float32(-104.0))
+    m = vsel_lt(v, lo, vsplat(np.float32(0.0)), m)        # lanes below -104 are 0 anyway; keep 2**m in range
+    r = vadd(vmul(m, vsplat(_EG_C1)), z)
+    r = vadd(vmul(m, vsplat(_EG_C2)), r)
+    r2 = vmul(r, r)
+    p_even = vadd(vmul(r2, vsplat(np.float32(4.1898667812347412109375e-2))), vsplat(np.float32(0.49999141693115234375)))
+    p_odd = vadd(vmul(r2, vsplat(np.float32(8.33471305668354034423828125e-3))),
+                 vsplat(np.float32(0.16666877269744873046875)))
+    p = vadd(vmul(r, p_odd), p_even)
+    p = vadd(vmul(r2, p), vadd(r, one))
+    e = vmul(p, _pow2_16(m))
+    e = vmul(e, e)
+    f = vdiv(e, vadd(one, e))
+    f = vsel_lt(v, lo, vsplat(np.float32(0.0)), f)
+    return vsel_eq(v, v, f, v)
 
 
 @kernel
@@ -355,33 +465,19 @@ def sigmoid_f32_eigen(x, out):
 
     Packets: x' = min(x, 16.6355324) / 2; e = 2**m * P5(r) (Cephes-style reduction, as
     pexp but with a degree-5 polynomial and an exact power of two), e = e*e; out = e/(1+e),
-    0 below -104.  The last size % 4 elements: e = expf(min(x, 16.6355324)), e/(1+e).
+    0 below -104, NaN passes.  The last size % 4 elements: e = expf(min(x, 16.6355324)),
+    e/(1+e).  The packets run 16 lanes at a time (separate multiplies and adds, as SSE).
     x, out: flat float32.  Reference: kernels/reference/activation.py
     """
     n = out.shape[0]
     nv = n - n % 4
     one = np.float32(1.0)
-    half = np.float32(0.5)
-    for i in range(nv):
-        v = x[i]
-        if v != v:
-            out[i] = v
-            continue
-        if v < np.float32(-104.0):
-            out[i] = np.float32(0.0)
-            continue
-        z = (v if v < _LG_HI else _LG_HI) * half
-        m = np.float32(math.floor(z * _EG_LOG2E + half))
-        r = m * _EG_C1 + z
-        r = m * _EG_C2 + r
-        r2 = r * r
-        p_even = r2 * np.float32(4.1898667812347412109375e-2) + np.float32(0.49999141693115234375)
-        p_odd = r2 * np.float32(8.33471305668354034423828125e-3) + np.float32(0.16666877269744873046875)
-        p = r * p_odd + p_even
-        p = r2 * p + (r + one)
-        e = p * np.float32(math.ldexp(1.0, int(m)))      # m in [-76, 13]: 2**m is a normal float32
-        e = e * e
-        out[i] = e / (one + e)
+    for i in range(0, nv, 16):
+        w = min(16, nv - i)
+        if w == 16:
+            vstore(out, i, _sigmoid16_eigen(vload(x, i)))
+        else:
+            vstore_n(out, i, _sigmoid16_eigen(vload_n(x, i, w)), w)
     for i in range(nv, n):
         v = x[i]
         e = math.exp(v if not (v > _LG_HI) else _LG_HI)
@@ -461,6 +557,35 @@ def eigen_erfc_f32(xin, packet):
     return z * r + two
 
 
+@kernel
+def eigen_erfc16(xin):
+    """eigen_erfc_f32(x, packet=True) on 16 lanes: both branches, then a select (NaN takes
+    the |x| <= 1 branch, as the scalar test); x2_lo = fma(x, x, -x2) is the exact low part."""
+    one = vsplat(np.float32(1.0))
+    lim = vsplat(np.float32(11.0))
+    x = vsel_lt(xin, vsub(vsplat(np.float32(0.0)), lim), vsub(vsplat(np.float32(0.0)), lim), xin)
+    x = vsel_gt(x, lim, lim, x)
+    x2 = vmul(x, x)
+    p = vsplat(_ERFC_A[0])
+    for k in range(1, 6):
+        p = vadd(vmul(x2, p), vsplat(_ERFC_A[k]))
+    small = vadd(vmul(x, p), one)
+    x2_lo = vfma(x, x, vsub(vsplat(np.float32(0.0)), x2))
+    e = eigen_pexp16(vsub(vsplat(np.float32(0.0)), x2))
+    z = vsub(e, vmul(e, x2_lo))
+    q2 = vdiv(one, x2)
+    num = vsplat(_ERFC_G[0])
+    for k in range(1, 4):
+        num = vadd(vmul(q2, num), vsplat(_ERFC_G[k]))
+    den = vsplat(_ERFC_D[0])
+    for k in range(1, 5):
+        den = vadd(vmul(q2, den), vsplat(_ERFC_D[k]))
+    r = vdiv(num, vmul(x, den))
+    two = vsel_lt(x, vsplat(np.float32(0.0)), vsplat(np.float32(2.0)), vsplat(np.float32(0.0)))
+    big = vadd(vmul(z, r), two)
+    return vsel_lt(one, x2, big, small)
+
+
 _GELU_K = np.float32(2.0 / math.sqrt(math.pi) * math.sqrt(0.5))
 _M_SQRT1_2_NEG = np.float32(-math.sqrt(0.5))
 
@@ -470,7 +595,8 @@ def gelu_f32_eigen(approximate, x, out):
     """GELU as LiteRT's builtin kernel (reference_ops::Gelu, an Eigen expression):
     approximate: (0.5x) * (1 + tanh(k * (x + 0.044715 * ((x*x)*x)))), k = sqrt(2/pi),
     tanh = Eigen ptanh_float; else (0.5x) * erfc(x * -sqrt(1/2)), erfc = Eigen
-    generic_fast_erfc<float> (expf in the last size % 4 elements).
+    generic_fast_erfc<float> (16 lanes at a time over the whole packets; expf in the
+    last size % 4 elements).
     x, out: flat float32.  Reference: kernels/reference/activation.py
     """
     n = out.shape[0]
@@ -483,9 +609,19 @@ def gelu_f32_eigen(approximate, x, out):
             inner = v + np.float32(0.044715) * ((v * v) * v)
             out[i] = (half * v) * (one + eigen_tanh_f32(_GELU_K * inner))
     else:
-        for i in range(n):
+        vh = vsplat(half)
+        vk = vsplat(_M_SQRT1_2_NEG)
+        for i in range(0, nv, 16):
+            w = min(16, nv - i)
+            v = vload(x, i) if w == 16 else vload_n(x, i, w)
+            r = vmul(vmul(vh, v), eigen_erfc16(vmul(v, vk)))
+            if w == 16:
+                vstore(out, i, r)
+            else:
+                vstore_n(out, i, r, w)
+        for i in range(nv, n):
             v = x[i]
-            out[i] = (half * v) * eigen_erfc_f32(v * _M_SQRT1_2_NEG, i < nv)
+            out[i] = (half * v) * eigen_erfc_f32(v * _M_SQRT1_2_NEG, False)
 
 
 @kernel

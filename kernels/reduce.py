@@ -11,6 +11,7 @@ import numpy as np
 
 from ._jit import FAST_F32, kernel
 from .requant import multiply_by_quantized_multiplier
+from .simd import vadd, vload, vload_n, vmul, vreduce_add_halving, vsplat, vstore, vstore_n, vzero
 
 SUM, MAX, MIN, PROD = 0, 1, 2, 3
 
@@ -169,11 +170,13 @@ def sum_q_f32(x, scale, bias, out_zp, qmin, qmax, out):
 def mean_f32_xnn(x, scale, lanes, out):
     """float32 MEAN as LiteRT's default delegate (XNNPack reduce) computes it on AVX-512.
 
-    x: (outer, r, inner); out: (outer, inner); scale = float32(1) / float32(r);
-    lanes: float32[16] scratch.  No fastmath: the order below is the result.
+    x: (outer, r, inner) C-contiguous; out: (outer, inner); scale = float32(1) / float32(r);
+    lanes: float32[16], unused (kept for the call signature).  No fastmath: the order below
+    is the result.
 
     inner > 1 (f32-rdsum): each output element sums its r terms in index order from
-    +0, then is multiplied by scale.
+    +0, then is multiplied by scale (16 output elements per vector, up to 8 vectors
+    at once; each element's additions stay in index order).
     inner == 1 (f32-rsum avx512f u32_acc2, one row of r contiguous terms): lane j
     (0..15) of two 16-lane accumulators takes the terms 32b + j and 32b + 16 + j in
     order; a remaining whole 16-block goes into the first, the two are added, then
@@ -182,42 +185,66 @@ def mean_f32_xnn(x, scale, lanes, out):
     Reference: kernels/reference/reduce.py
     """
     outer, r, inner = x.shape
-    zero = np.float32(0.0)
+    vs = vsplat(scale)
     if inner > 1:
         for o in range(outer):
-            row = out[o]
-            for j in range(inner):
-                row[j] = zero
-            for k in range(r):
-                src = x[o, k]
-                for j in range(inner):
-                    row[j] = src[j] + row[j]
-            for j in range(inner):
-                row[j] = row[j] * scale
+            xb = o * r * inner
+            ob = o * inner
+            j = 0
+            while j + 128 <= inner:
+                a0 = vzero()
+                a1 = vzero()
+                a2 = vzero()
+                a3 = vzero()
+                a4 = vzero()
+                a5 = vzero()
+                a6 = vzero()
+                a7 = vzero()
+                p = xb + j
+                for k in range(r):
+                    a0 = vadd(vload(x, p), a0)
+                    a1 = vadd(vload(x, p + 16), a1)
+                    a2 = vadd(vload(x, p + 32), a2)
+                    a3 = vadd(vload(x, p + 48), a3)
+                    a4 = vadd(vload(x, p + 64), a4)
+                    a5 = vadd(vload(x, p + 80), a5)
+                    a6 = vadd(vload(x, p + 96), a6)
+                    a7 = vadd(vload(x, p + 112), a7)
+                    p += inner
+                vstore(out, ob + j, vmul(a0, vs))
+                vstore(out, ob + j + 16, vmul(a1, vs))
+                vstore(out, ob + j + 32, vmul(a2, vs))
+                vstore(out, ob + j + 48, vmul(a3, vs))
+                vstore(out, ob + j + 64, vmul(a4, vs))
+                vstore(out, ob + j + 80, vmul(a5, vs))
+                vstore(out, ob + j + 96, vmul(a6, vs))
+                vstore(out, ob + j + 112, vmul(a7, vs))
+                j += 128
+            while j < inner:
+                w = min(16, inner - j)
+                a0 = vzero()
+                p = xb + j
+                for k in range(r):
+                    a0 = vadd(vload_n(x, p, w), a0)
+                    p += inner
+                vstore_n(out, ob + j, vmul(a0, vs), w)
+                j += 16
         return
     main = (r // 32) * 32
     whole = (r // 16) * 16                       # main or main + 16
     for o in range(outer):
-        v = x[o, :, 0]
-        for j in range(16):
-            a0 = zero
-            a1 = zero
-            for b in range(0, main, 32):
-                a0 = a0 + v[b + j]
-                a1 = a1 + v[b + 16 + j]
-            if whole > main:
-                a0 = a0 + v[main + j]
-            a0 = a0 + a1
-            if whole < r:
-                a0 = a0 + (v[whole + j] if whole + j < r else zero)
-            lanes[j] = a0
-        for j in range(8):
-            lanes[j] = lanes[j] + lanes[j + 8]
-        for j in range(4):
-            lanes[j] = lanes[j] + lanes[j + 4]
-        s0 = lanes[0] + lanes[2]
-        s1 = lanes[1] + lanes[3]
-        out[o, 0] = (s0 + s1) * scale
+        base = o * r
+        a0 = vzero()
+        a1 = vzero()
+        for b in range(0, main, 32):
+            a0 = vadd(a0, vload(x, base + b))
+            a1 = vadd(a1, vload(x, base + b + 16))
+        if whole > main:
+            a0 = vadd(a0, vload(x, base + main))
+        a0 = vadd(a0, a1)
+        if whole < r:
+            a0 = vadd(a0, vload_n(x, base + whole, r - whole))
+        out[o, 0] = vreduce_add_halving(a0) * scale
 
 
 @kernel

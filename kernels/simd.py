@@ -378,3 +378,219 @@ def vdpbusd(typingctx, acc, a, b):
     def codegen(context, builder, sig, args):
         return _call(builder, "llvm.x86.avx512.vpdpbusd.512", args[0].type, list(args))
     return i32x16(acc, a, b), codegen
+
+
+# ---------------------------------------------------------------- lane-wise float ops, selects, bit views
+# (generic IR only: they compile on any host.)  Comparisons are ordered, so a NaN
+# lane compares false, as Python's `a > b` on scalars does.
+@intrinsic
+def vsub(typingctx, a, b):
+    """Lane-wise a - b."""
+    if not (a == b == f32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fsub(args[0], args[1])
+    return f32x16(a, b), codegen
+
+
+@intrinsic
+def vdiv(typingctx, a, b):
+    """Lane-wise a / b (IEEE division, vdivps)."""
+    if not (a == b == f32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fdiv(args[0], args[1])
+    return f32x16(a, b), codegen
+
+
+@intrinsic
+def vabs(typingctx, a):
+    """Lane-wise |a| (clears the sign bit, NaN too)."""
+    if a != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _call(builder, "llvm.fabs.v16f32", args[0].type, [args[0]])
+    return f32x16(a), codegen
+
+
+@intrinsic
+def vfloor(typingctx, a):
+    """Lane-wise floor (llvm.floor.v16f32)."""
+    if a != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _call(builder, "llvm.floor.v16f32", args[0].type, [args[0]])
+    return f32x16(a), codegen
+
+
+def _select_cmp(op):
+    def impl(typingctx, a, b, x, y):
+        if not (a == b == x == y == f32x16):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.select(builder.fcmp_ordered(op, args[0], args[1]), args[2], args[3])
+        return f32x16(a, b, x, y), codegen
+    return impl
+
+
+vsel_gt = intrinsic(_select_cmp(">"))
+vsel_gt.__doc__ = "Lane-wise x if a > b else y (ordered: a NaN lane gives y)."
+vsel_lt = intrinsic(_select_cmp("<"))
+vsel_lt.__doc__ = "Lane-wise x if a < b else y (ordered: a NaN lane gives y)."
+vsel_eq = intrinsic(_select_cmp("=="))
+vsel_eq.__doc__ = "Lane-wise x if a == b else y (ordered: a NaN lane gives y; +0 == -0)."
+
+
+@intrinsic
+def vsel_signbit(typingctx, v, x, y):
+    """Lane-wise x where v's sign bit is set (-0, -NaN included) else y."""
+    if not (v == x == y == f32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ity = ir.VectorType(_I32, LANES)
+        neg = builder.icmp_signed("<", builder.bitcast(args[0], ity), ir.Constant(ity, None))
+        return builder.select(neg, args[1], args[2])
+    return f32x16(v, x, y), codegen
+
+
+@intrinsic
+def vftz(typingctx, v):
+    """Flush denormal lanes to a zero of their sign (what MXCSR flush-to-zero does to
+    a result, and denormals-are-zero to an operand); other lanes, NaN included, pass.
+    (exponent field 0 -> keep only the sign bit: vptestnmd + a masked vpandd.)"""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        vty = args[0].type
+        ity = ir.VectorType(_I32, LANES)
+        bits = builder.bitcast(args[0], ity)
+        expo = builder.and_(bits, ir.Constant(ity, [0x7F800000] * LANES))
+        tiny = builder.icmp_signed("==", expo, ir.Constant(ity, None))
+        signed_zero = builder.and_(bits, ir.Constant(ity, [-2147483648] * LANES))
+        return builder.bitcast(builder.select(tiny, signed_zero, bits), vty)
+    return f32x16(v), codegen
+
+
+@intrinsic
+def vkeep_n(typingctx, v, n):
+    """v with lanes n..15 set to +0 (n <= 0: all zero, n >= 16: v)."""
+    if not (v == f32x16 and isinstance(n, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        mask = _lane_mask(builder, args[1], LANES)
+        return builder.select(mask, args[0], ir.Constant(args[0].type, None))
+    return f32x16(v, n), codegen
+
+
+@intrinsic
+def vbits(typingctx, v):
+    """The bit patterns of the float32 lanes as int32 lanes (a bitcast)."""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.VectorType(_I32, LANES))
+    return i32x16(v), codegen
+
+
+@intrinsic
+def vfrombits(typingctx, v):
+    """The float32 lanes whose bit patterns are the int32 lanes of v (a bitcast)."""
+    if v != i32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.VectorType(ir.FloatType(), LANES))
+    return f32x16(v), codegen
+
+
+@intrinsic
+def vcvtt_i32(typingctx, a):
+    """float32 lanes -> int32 lanes, truncating (vcvttps2dq); lanes must be in int32 range."""
+    if a != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fptosi(args[0], ir.VectorType(_I32, LANES))
+    return i32x16(a), codegen
+
+
+def _int_binop(name):
+    def impl(typingctx, a, b):
+        if not (a == b == i32x16):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return getattr(builder, name)(args[0], args[1])
+        return i32x16(a, b), codegen
+    return impl
+
+
+vand_i32 = intrinsic(_int_binop("and_"))
+vand_i32.__doc__ = "Lane-wise bitwise and of int32 lanes."
+vor_i32 = intrinsic(_int_binop("or_"))
+vor_i32.__doc__ = "Lane-wise bitwise or of int32 lanes."
+vsub_i32 = intrinsic(_int_binop("sub"))
+vsub_i32.__doc__ = "Lane-wise int32 difference (wraps)."
+
+
+@intrinsic
+def vshl_i32(typingctx, a, k):
+    """Lane-wise a << k (int32, bits shifted out are lost); k: an integer, 0 <= k < 32."""
+    if not (a == i32x16 and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ity = ir.VectorType(_I32, LANES)
+        kk = context.cast(builder, args[1], sig.args[1], types.int32)
+        return builder.shl(args[0], _splat(builder, kk, ity))
+    return i32x16(a, k), codegen
+
+
+@intrinsic
+def vreduce_add_halving(typingctx, a):
+    """Sum of the 16 lanes in XNNPack's AVX-512 order, each step one float32 add per lane:
+    (j, j+8) for j < 8, then (j, j+4) for j < 4, (j, j+2) for j < 2, then (0, 1)."""
+    if a != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        width = LANES
+        while width > 1:
+            h = width // 2
+            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, h), list(range(h))))
+            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, h), list(range(h, width))))
+            v = builder.fadd(lo, hi)
+            width = h
+        return builder.extract_element(v, ir.Constant(_I32, 0))
+    return types.float32(a), codegen
+
+
+@intrinsic
+def vmax_lanes(typingctx, a):
+    """Largest of the 16 lanes by a halving tree of (p > q ? p : q) steps (vmaxps, no
+    scalar chain): the maximum when no lane is NaN (which of +0 / -0 is unspecified);
+    NaN when every lane is NaN."""
+    if a != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        v = args[0]
+        width = LANES
+        while width > 1:
+            h = width // 2
+            lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, h), list(range(h))))
+            hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, h), list(range(h, width))))
+            v = builder.select(builder.fcmp_ordered(">", lo, hi), lo, hi)
+            width = h
+        return builder.extract_element(v, ir.Constant(_I32, 0))
+    return types.float32(a), codegen

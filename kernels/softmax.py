@@ -4,9 +4,10 @@ import math
 import numpy as np
 
 from ._jit import FAST_F32, kernel
-from .activation import bits_f32, eigen_pexp_f32, f32_bits, ftz
+from .activation import bits_f32, eigen_pexp16, eigen_pexp_f32, f32_bits, ftz
 from .reduce import eigen_sum_f32
-from .simd import fma_f32
+from .simd import (fma_f32, vadd, vbits, vfma, vfrombits, vftz, vkeep_n, vload, vload_n, vmul, vsel_gt, vsel_lt,
+                   vmax_lanes, vreduce_add_halving, vshl_i32, vsplat, vstore, vstore_n, vsub, vzero)
 
 
 @kernel(fastmath=FAST_F32)
@@ -92,50 +93,100 @@ def exp_minus_xnn(x):
 
 
 @kernel
+def _exp_minus16_xnn(x):
+    """exp_minus_xnn(ftz(x)) on 16 lanes, x = x_i - max <= 0.  The input flush is not
+    needed: a denormal x gives t = x, whose product t * s = x is flushed, so f = s = 1
+    either way."""
+    magic = vsplat(_E_MAGIC)
+    nb = vfma(x, vsplat(_E_LOG2E), magic)
+    s = vfrombits(vshl_i32(vbits(nb), 23))
+    n = vsub(nb, magic)
+    t = vfma(n, vsplat(_E_MINUS_LN2_HI), x)
+    t = vfma(n, vsplat(_E_MINUS_LN2_LO), t)
+    p = vfma(vsplat(_E_C5), t, vsplat(_E_C4))
+    p = vfma(p, t, vsplat(_E_C3))
+    p = vfma(p, t, vsplat(_E_C2))
+    p = vfma(p, t, vsplat(_E_C1))
+    t = vftz(vmul(t, s))
+    f = vftz(vfma(t, p, s))
+    return vsel_lt(x, vsplat(_E_CUTOFF), vzero(), f)
+
+
+@kernel
+def _row_max(x, r, depth):
+    """max of row r of the C-contiguous (rows, depth) x as the scan m = x[r, 0];
+    m = x_i if x_i > m else m: per lane from x[r, 0] on, then across the lanes (NaN
+    after x[r, 0] ignored; x[r, 0] NaN gives NaN; which zero a max of +-0 is doesn't
+    matter to any caller)."""
+    base = r * depth
+    m = x[r, 0]
+    whole = depth - depth % 16
+    if whole == 0:
+        for i in range(1, depth):
+            v = x[r, i]
+            m = v if v > m else m
+        return m
+    vm = vsplat(m)
+    for i in range(0, whole, 16):
+        v = vload(x, base + i)
+        vm = vsel_gt(v, vm, v, vm)
+    if whole < depth:
+        v = vload(x, base + depth - 16)      # overlaps the last block: harmless for a max
+        vm = vsel_gt(v, vm, v, vm)
+    return vmax_lanes(vm)                    # every lane NaN iff x[r, 0] is NaN
+
+
+@kernel
 def softmax_f32_rows_xnn(x, acc, out):
     """SOFTMAX (beta = 1) over rows as LiteRT's XNNPack delegate on AVX-512: m = max,
     e_i = exp_minus_xnn(x_i - m) summed as avx512f_rr2_p5_u64_acc2 does (lane j of two
     16-lane accumulators takes e[64b + j] and e[64b + 32 + j] into the first, e[64b + 16 + j]
     and e[64b + 48 + j] into the second; they are added, then whole 16-blocks and the masked
     tail are added lane-wise; the lanes fold as (j, j+8), (j, j+4), (0, 2) (1, 3), halves),
-    then out_i = e_i * (1 / sum).  x, out: (rows, depth) float32; acc: float32[2, 16] scratch.
-    No fastmath.  Reference: kernels/reference/softmax.py
+    then out_i = e_i * (1 / sum).  16 lanes at a time (generic vector IR, any host); the max
+    is taken per lane from x[0] on (NaN after x[0] ignored, as the scalar scan), which gives
+    the row maximum up to the sign of a zero, which no result depends on.
+    x, out: (rows, depth) float32, C-contiguous; acc: float32[2, 16], unused (the lane sums
+    stay in registers; kept for the call signature).  No fastmath.  Reference: kernels/reference/softmax.py
     """
     rows, depth = x.shape
-    zero = np.float32(0.0)
     one = np.float32(1.0)
     main = (depth // 64) * 64
     whole = (depth // 16) * 16
+    tail = depth - whole
     for r in range(rows):
-        xr = x[r]
-        o = out[r]
-        m = xr[0]
-        for i in range(1, depth):
-            m = xr[i] if xr[i] > m else m
-        for i in range(depth):
-            o[i] = exp_minus_xnn(ftz(xr[i] - m))
-        for j in range(16):
-            a0 = zero
-            a1 = zero
-            for b in range(0, main, 64):
-                a0 = a0 + o[b + j]
-                a1 = a1 + o[b + 16 + j]
-                a0 = a0 + o[b + 32 + j]
-                a1 = a1 + o[b + 48 + j]
-            a0 = a0 + a1
-            for b in range(main, whole, 16):
-                a0 = a0 + o[b + j]
-            if whole + j < depth:
-                a0 = a0 + o[whole + j]
-            acc[0, j] = a0
-        for j in range(8):
-            acc[0, j] = acc[0, j] + acc[0, j + 8]
-        for j in range(4):
-            acc[0, j] = acc[0, j] + acc[0, j + 4]
-        s = (acc[0, 0] + acc[0, 2]) + (acc[0, 1] + acc[0, 3])
-        inv = one / s
-        for i in range(depth):
-            o[i] = ftz(o[i] * inv)
+        base = r * depth
+        m = _row_max(x, r, depth)
+        vmx = vsplat(m)
+        a0 = vzero()
+        a1 = vzero()
+        for b in range(0, main, 64):
+            e = _exp_minus16_xnn(vsub(vload(x, base + b), vmx))
+            vstore(out, base + b, e)
+            a0 = vadd(a0, e)
+            e = _exp_minus16_xnn(vsub(vload(x, base + b + 16), vmx))
+            vstore(out, base + b + 16, e)
+            a1 = vadd(a1, e)
+            e = _exp_minus16_xnn(vsub(vload(x, base + b + 32), vmx))
+            vstore(out, base + b + 32, e)
+            a0 = vadd(a0, e)
+            e = _exp_minus16_xnn(vsub(vload(x, base + b + 48), vmx))
+            vstore(out, base + b + 48, e)
+            a1 = vadd(a1, e)
+        a0 = vadd(a0, a1)
+        for b in range(main, whole, 16):
+            e = _exp_minus16_xnn(vsub(vload(x, base + b), vmx))
+            vstore(out, base + b, e)
+            a0 = vadd(a0, e)
+        if tail > 0:
+            e = _exp_minus16_xnn(vsub(vload_n(x, base + whole, tail), vmx))
+            vstore_n(out, base + whole, e, tail)
+            a0 = vadd(a0, vkeep_n(e, tail))          # e >= 0: the +0 lanes change nothing
+        vinv = vsplat(one / vreduce_add_halving(a0))
+        for i in range(0, whole, 16):
+            vstore(out, base + i, vftz(vmul(vload(out, base + i), vinv)))
+        if tail > 0:
+            vstore_n(out, base + whole, vftz(vmul(vload_n(out, base + whole, tail), vinv)), tail)
 
 
 # ---------------------------------------------------------------- LiteRT builtin (Eigen) SOFTMAX
@@ -144,47 +195,65 @@ def softmax_f32_rows_xnn(x, acc, out):
 def softmax_f32_rows_eigen(x, beta, out):
     """SOFTMAX as LiteRT's builtin kernel (optimized_ops::SoftmaxImpl, Eigen, SSE, no FMA):
     out = (x - rowmax) * beta; out = exp(out) over the whole tensor (eigen_pexp_f32 for
-    whole packets of 4, expf for the last size % 4 elements); each row is multiplied by
-    1 / (its sum in Eigen's redux order, eigen_sum_f32, head (-r*depth) % 4).
-    x, out: (rows, depth) float32.  Reference: kernels/reference/softmax.py
+    whole packets of 4, 16 lanes at a time; expf for the last size % 4 elements); each row
+    is multiplied by 1 / (its sum in Eigen's redux order, eigen_sum_f32, head (-r*depth) % 4).
+    x, out: (rows, depth) float32, C-contiguous.  Reference: kernels/reference/softmax.py
     """
     rows, depth = x.shape
     n = rows * depth
     nv = n - n % 4
     one = np.float32(1.0)
+    vb = vsplat(beta)
     for r in range(rows):
-        xr = x[r]
         o = out[r]
-        m = xr[0]
-        for i in range(1, depth):
-            m = xr[i] if xr[i] > m else m
+        m = _row_max(x, r, depth)
+        vmx = vsplat(m)
         base = r * depth
-        for i in range(depth):
-            z = (xr[i] - m) * beta
-            o[i] = eigen_pexp_f32(z) if base + i < nv else np.float32(math.exp(z))
-        inv = one / eigen_sum_f32(o, (-base) % 4)
-        for i in range(depth):
-            o[i] = o[i] * inv
+        nvec = min(depth, max(nv - base, 0))      # this row's elements inside whole packets
+        for i in range(0, nvec, 16):
+            w = min(16, nvec - i)
+            if w == 16:
+                vstore(out, base + i, eigen_pexp16(vmul(vsub(vload(x, base + i), vmx), vb)))
+            else:
+                vstore_n(out, base + i, eigen_pexp16(vmul(vsub(vload_n(x, base + i, w), vmx), vb)), w)
+        for i in range(nvec, depth):
+            o[i] = np.float32(math.exp((x[r, i] - m) * beta))
+        vinv = vsplat(one / eigen_sum_f32(o, (-base) % 4))
+        for i in range(0, depth, 16):
+            w = min(16, depth - i)
+            if w == 16:
+                vstore(out, base + i, vmul(vload(out, base + i), vinv))
+            else:
+                vstore_n(out, base + i, vmul(vload_n(out, base + i, w), vinv), w)
 
 
 @kernel
 def log_softmax_f32_rows_eigen(x, out):
     """LOG_SOFTMAX as LiteRT's builtin kernel (optimized_ops::LogSoftmax, Eigen): per row,
     z = x - max; s = sum of exp(z) (eigen_pexp_f32 for whole packets of 4 from the row
-    start, expf for the last depth % 4, summed in Eigen's redux order from the row start);
-    out = z - logf(s).  x, out: (rows, depth) float32.  Reference: kernels/reference/softmax.py
+    start, 16 lanes at a time; expf for the last depth % 4; summed in Eigen's redux order
+    from the row start); out = z - logf(s).  x, out: (rows, depth) float32, C-contiguous.
+    Reference: kernels/reference/softmax.py
     """
     rows, depth = x.shape
     nv = depth - depth % 4
     for r in range(rows):
-        xr = x[r]
         o = out[r]
-        m = xr[0]
-        for i in range(1, depth):
-            m = xr[i] if xr[i] > m else m
-        for i in range(depth):
-            z = xr[i] - m
-            o[i] = eigen_pexp_f32(z) if i < nv else np.float32(math.exp(z))
-        ls = np.float32(math.log(eigen_sum_f32(o, 0)))
-        for i in range(depth):
-            o[i] = (xr[i] - m) - ls
+        base = r * depth
+        m = _row_max(x, r, depth)
+        vmx = vsplat(m)
+        for i in range(0, nv, 16):
+            w = min(16, nv - i)
+            if w == 16:
+                vstore(out, base + i, eigen_pexp16(vsub(vload(x, base + i), vmx)))
+            else:
+                vstore_n(out, base + i, eigen_pexp16(vsub(vload_n(x, base + i, w), vmx)), w)
+        for i in range(nv, depth):
+            o[i] = np.float32(math.exp(x[r, i] - m))
+        vls = vsplat(np.float32(math.log(eigen_sum_f32(o, 0))))
+        for i in range(0, depth, 16):
+            w = min(16, depth - i)
+            if w == 16:
+                vstore(out, base + i, vsub(vsub(vload(x, base + i), vmx), vls))
+            else:
+                vstore_n(out, base + i, vsub(vsub(vload_n(x, base + i, w), vmx), vls), w)

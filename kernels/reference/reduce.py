@@ -63,7 +63,47 @@ def sum_q_f32(x, scale, bias, out_zp, qmin, qmax, out):
 
 
 def mean_f32_xnn(x, scale, lanes, out):
-    """Plain float64 mean over the middle axis."""
+    """XNNPack's float32 MEAN on AVX-512, bit-exact (float32 arithmetic in its order):
+    inner > 1: per element, from +0, add the r terms in index order, times scale;
+    inner == 1: the r terms of a row in the lanes of two 16-lane accumulators (u32_acc2),
+    XNNPack's lane fold, times scale.  (scale None: float32(1) / float32(r).)"""
+    x = np.asarray(x, np.float32)
+    outer, r, inner = x.shape
+    f32 = np.float32
+    scale = f32(1.0) / f32(r) if scale is None else f32(scale)
+    with np.errstate(all="ignore"):
+        _mean_f32_xnn(x, scale, out)
+
+
+def _mean_f32_xnn(x, scale, out):
+    outer, r, inner = x.shape
+    f32 = np.float32
+    if inner > 1:
+        acc = np.zeros((outer, inner), f32)
+        for k in range(r):
+            acc = x[:, k, :] + acc
+        out[...] = acc * scale
+        return
+    from .softmax import fold16_xnn
+    v = x[:, :, 0]
+    main, whole = r // 32 * 32, r // 16 * 16
+    a0 = np.zeros((outer, 16), f32)
+    a1 = np.zeros((outer, 16), f32)
+    for b in range(0, main, 32):
+        a0 = a0 + v[:, b:b + 16]
+        a1 = a1 + v[:, b + 16:b + 32]
+    if whole > main:
+        a0 = a0 + v[:, main:main + 16]
+    a0 = a0 + a1
+    if whole < r:
+        tail = np.zeros((outer, 16), f32)
+        tail[:, :r - whole] = v[:, whole:]
+        a0 = a0 + tail
+    out[:, 0] = fold16_xnn(a0) * scale
+
+
+def exact_mean(x, out):
+    """Plain float64 mean over the middle axis, rounded once."""
     out[...] = x.astype(np.float64).mean(axis=1).astype(np.float32)
 
 

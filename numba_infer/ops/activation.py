@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from .. import isa
 from ..errors import ModelValidationError
 from ..kernels import activation as A
 from ..kernels import elementwise as K
@@ -27,13 +28,23 @@ _ACT = {"LOGISTIC": A.LOGISTIC, "TANH": A.TANH, "RELU": A.RELU, "RELU6": A.RELU6
 _BUILTIN = {"LOGISTIC": sigmoid_f32_eigen, "TANH": tanh_f32_eigen, "HARD_SWISH": hard_swish_f32_tflite}
 
 
+def sigmoid_xnn_kernel():
+    """XNNPack's vsigmoid: with its own vpermt2ps / vscalefps on an AVX-512F host
+    (kernels/activation_avx512.py, imported only there), else the portable scalar
+    kernel; both give the same bits."""
+    if isa.AVX512F:
+        from ..kernels.activation_avx512 import sigmoid_f32_xnn_avx512
+        return sigmoid_f32_xnn_avx512
+    return sigmoid_f32_xnn
+
+
 @lowering(*_ACT)
 def activation(ctx):
     if is_quantized(ctx.input(0)):
         return quantized_unary(ctx)
     if ctx.node.op == "LOGISTIC" and ctx.settings.numerics == "xnnpack":
         # LiteRT's default delegate runs every float32 LOGISTIC through XNNPack's vsigmoid
-        return unary_lowered(ctx, sigmoid_f32_xnn, EXP2_K_OVER_32)
+        return unary_lowered(ctx, sigmoid_xnn_kernel(), EXP2_K_OVER_32)
     if ctx.node.op == "TANH" and ctx.settings.numerics == "xnnpack":
         # XNNPack's vtanh (rational 9/8 interpolant); pure FMA/div, so exact on any host
         return unary_lowered(ctx, tanh_f32_xnn)
@@ -62,7 +73,9 @@ def gelu(ctx):
 @lowering("PRELU")
 def prelu(ctx):
     """out = x >= 0 ? x : x * alpha, alpha broadcast against x (NumPy rules, as
-    TFLite's BroadcastPrelu4DSlow); the output has the broadcast shape."""
+    TFLite's BroadcastPrelu4DSlow); the output has the broadcast shape.  A per-channel
+    alpha ([C] / [1, 1, C]) makes rows of C: binary_lowered binds the 16-lane vector
+    kernel kernels.elementwise.binary_f32_kernel(PRELU)."""
     ctx.expect_inputs(2, 2)
     x, alpha = ctx.input(0), ctx.input(1)
     same_dtype(ctx, [x, alpha], (np.float32,))

@@ -132,6 +132,8 @@ def reduce(ctx):
             fn, qargs = qmain
             main = lambda: fn(x3, *qargs, o2)             # noqa: E731
         elif xnn_mean:
+            if not x3.flags.c_contiguous:
+                raise ValueError("mean_f32_xnn indexes by flat offsets: a C-contiguous input is needed")
             lanes = np.zeros(16, np.float32)
             main = lambda: mean_f32_xnn(x3, xscale, lanes, o2)   # noqa: E731
         elif eigen_mean:

@@ -28,6 +28,8 @@ def _rows_lowered(ctx, fn, *args):
         x2, o2 = ins[0].reshape(rows, depth), outs[0].reshape(rows, depth)
         if not x2.flags.writeable:
             x2 = x2.copy()
+        if not (x2.flags.c_contiguous and o2.flags.c_contiguous):
+            raise ValueError("softmax kernels index rows by flat offsets: C-contiguous buffers needed")
         return lambda: fn(x2, *args, o2)
     return Lowered(outputs=[(shape, np.float32)], bind=bind, flops=5 * x.size)
 

@@ -1,0 +1,60 @@
+"""SIMD float32 MEAN kernel (XNNPack-exact) vs its bit-exact NumPy twin.
+
+kernels/reduce.py mean_f32_xnn reproduces XNNPack's reduce order (rdsum: each output
+element sums its terms in index order; rsum: two 16-lane accumulators and XNNPack's lane
+fold); the twin (kernels/reference/reduce.py) performs the same float32 additions, so
+results are compared with equal bits (NaN == NaN).  Shapes cover every remainder of the
+16-lane vectors, the 32-term rsum blocks and the 128-wide rdsum blocks; inputs include
++-0, +-inf, NaN, denormals and overflowing sums.  The twin is bounded against float64
+(relative error about r * 2**-24).
+"""
+import numpy as np
+import pytest
+
+from numba_infer.kernels import reduce as KR
+from numba_infer.kernels.reference import reduce as RR
+
+F32 = np.float32
+SHAPES = [(1, 49, 1280), (2, 9, 33), (3, 1000, 1), (2, 48, 1), (1, 15, 1), (4, 1, 5), (128, 256, 1), (3, 16, 1),
+          (3, 17, 1), (3, 31, 1), (3, 32, 1), (3, 33, 1), (2, 7, 16), (2, 7, 64), (2, 7, 127), (2, 7, 128),
+          (2, 7, 129), (2, 3, 300), (1, 1, 1), (5, 3, 2), (2, 0, 1), (2, 0, 20)]
+
+
+def with_specials(rng, shape):
+    x = (rng.standard_normal(shape) * 3 + 1).astype(F32)
+    flat = x.reshape(-1)
+    if flat.size:
+        k = max(1, flat.size // 40)
+        specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-40, -1e-40, 3e38, -3e38], F32)
+        flat[rng.integers(0, flat.size, k)] = rng.choice(specials, k)
+    return x
+
+
+def assert_same_bits(got, want):
+    same = (got.view(np.uint32) == want.view(np.uint32)) | (np.isnan(got) & np.isnan(want))
+    assert same.all(), (np.argwhere(~same)[:5], got[~same][:5], want[~same][:5])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("special", [False, True])
+def test_mean_xnn_bits(shape, special, rng):
+    x = with_specials(rng, shape) if special else (rng.standard_normal(shape) + 2).astype(F32)
+    outer, r, inner = shape
+    scale = F32(1.0) / F32(max(r, 1))
+    buf = np.full(outer * inner + 19, 7.0, F32)
+    got = buf[:outer * inner].reshape(outer, inner)
+    want = np.empty((outer, inner), F32)
+    KR.mean_f32_xnn(x, scale, np.zeros(16, F32), got)
+    RR.mean_f32_xnn(x, scale, None, want)
+    assert_same_bits(got, want)
+    assert (buf[outer * inner:] == 7.0).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 49, 1280), (3, 1000, 1), (2, 33, 1), (2, 9, 33)])
+def test_mean_twin_vs_float64(shape, rng):
+    x = (rng.standard_normal(shape) + 2).astype(F32)
+    got = np.empty((shape[0], shape[2]), F32)
+    want = np.empty_like(got)
+    RR.mean_f32_xnn(x, None, None, got)
+    RR.exact_mean(x, want)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
