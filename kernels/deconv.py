@@ -1,15 +1,32 @@
-"""Transposed 2-D convolution (deconvolution), NHWC, float32.
+"""Transposed 2-D convolution (deconvolution), NHWC.
 
-Scatter form, as TFLite's reference TransposeConv: every input pixel adds
-x[n, iy, ix, :] (outer) w[ky, kx, :, :] to output pixel
+Every input pixel x[n, iy, ix, :] (outer) w[ky, kx, :, :] lands on output pixel
 (iy*sh - pad_t + ky, ix*sw - pad_l + kx) when that pixel is inside the output;
-the output is cropped, never grown.  Weights are packed [KH, KW, C_in, C_out]
-so the inner loop runs over contiguous output channels.
+the output is cropped, never grown.  Weights are packed [KH, KW, C_in, C_out].
+
+float32 (``deconv_f32_f32_f32_minmax``) is computed output-centric, in
+XNNPack's deconvolution order: each output element starts from the bias, then
+its contributing taps in (ky, kx) ascending order (XNNPack's subconvolution /
+IGEMM packing), each tap's input channels in order, one FMA per product.
+Hence results bit-identical to LiteRT's XNNPack deconvolution (a tap whose
+input pixel is outside the image adds nothing; XNNPack reads zeros there).
+Explicit SIMD over 16 output channels; 4 output pixels of the same stride
+phase (same taps) share each weight vector.
 """
 import numpy as np
 
 from ._jit import FAST_F32, kernel
-from .simd import fma_f32
+from .simd import fma_f32, vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
+from .simd_int import (vload_n_if, vshuf_even128, vshuf_odd128, vstore_range, vunpackhi_pd, vunpackhi_ps, vunpacklo_pd,
+                       vunpacklo_ps, vzip_hi, vzip_lo)
+
+
+@kernel(fastmath=FAST_F32)
+def _taps_from(o, pad, s, k, n_in):
+    """First filter tap k0 (then every s-th below k) feeding output coordinate o, and the
+    input coordinate i0 = (o + pad - k0) // s of tap k0 (tap k0 + t*s reads i0 - t)."""
+    k0 = (o + pad) % s
+    return k0, (o + pad - k0) // s
 
 
 @kernel(fastmath=FAST_F32)
@@ -21,35 +38,226 @@ def deconv_f32_f32_f32_minmax(x, w, b, sh, sw, pad_t, pad_l, lo, hi, out):
     n_b, h, wd, cin = x.shape
     kh, kw, _, cout = w.shape
     oh, ow = out.shape[1], out.shape[2]
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    wt = kw * cin * cout                 # flat distance between filter rows ky, ky + 1
     for n in range(n_b):
         for oy in range(oh):
-            for ox in range(ow):
-                op = out[n, oy, ox]
-                for oc in range(cout):
-                    op[oc] = b[oc]
+            ky0, iy0 = _taps_from(oy, pad_t, sh, kh, h)
+            ob = (n * oh + oy) * ow * cout
+            for px in range(min(sw, ow)):            # output columns px, px + sw, ...: the same taps
+                kx0, ix0 = _taps_from(px, pad_l, sw, kw, wd)
+                npx = (ow - px + sw - 1) // sw         # pixels of this phase; pixel j reads ix0 + j - t (tap kx0 + t*sw)
+                # pixels j whose every tap column is inside the image: ix0 + j - t in [0, wd) for all t
+                ntx = (kw - 1 - kx0) // sw + 1 if kx0 < kw else 0
+                ja = min(npx, max(0, ntx - 1 - ix0))
+                jb = max(ja, min(npx, wd - ix0))
+                for cc in range(0, cout, 16):
+                    nv = min(16, cout - cc)
+                    bv = vload_n(b, cc, nv)
+                    j = 0
+                    while j < npx:
+                        if j >= ja and j + 4 <= jb:
+                            a0 = bv
+                            a1 = bv
+                            a2 = bv
+                            a3 = bv
+                            for ky in range(ky0, kh, sh):
+                                iy = iy0 - (ky - ky0) // sh
+                                if iy < 0 or iy >= h:
+                                    continue
+                                for kx in range(kx0, kw, sw):
+                                    ix = ix0 + j - (kx - kx0) // sw
+                                    xp = ((n * h + iy) * wd + ix) * cin
+                                    wo = ky * wt + kx * cin * cout + cc
+                                    for ic in range(cin):
+                                        wv = vload_n(w, wo, nv)
+                                        a0 = vfma(vbroadcast(x, xp), wv, a0)
+                                        a1 = vfma(vbroadcast(x, xp + cin), wv, a1)
+                                        a2 = vfma(vbroadcast(x, xp + 2 * cin), wv, a2)
+                                        a3 = vfma(vbroadcast(x, xp + 3 * cin), wv, a3)
+                                        xp += 1
+                                        wo += cout
+                            o = ob + (px + j * sw) * cout + cc
+                            vstore_n(out, o, vmin(vmax(a0, vlo), vhi), nv)
+                            vstore_n(out, o + sw * cout, vmin(vmax(a1, vlo), vhi), nv)
+                            vstore_n(out, o + 2 * sw * cout, vmin(vmax(a2, vlo), vhi), nv)
+                            vstore_n(out, o + 3 * sw * cout, vmin(vmax(a3, vlo), vhi), nv)
+                            j += 4
+                        else:
+                            a0 = bv
+                            for ky in range(ky0, kh, sh):
+                                iy = iy0 - (ky - ky0) // sh
+                                if iy < 0 or iy >= h:
+                                    continue
+                                for kx in range(kx0, kw, sw):
+                                    ix = ix0 + j - (kx - kx0) // sw
+                                    if ix < 0 or ix >= wd:
+                                        continue
+                                    xp = ((n * h + iy) * wd + ix) * cin
+                                    wo = ky * wt + kx * cin * cout + cc
+                                    for ic in range(cin):
+                                        a0 = vfma(vbroadcast(x, xp), vload_n(w, wo, nv), a0)
+                                        xp += 1
+                                        wo += cout
+                            vstore_n(out, ob + (px + j * sw) * cout + cc, vmin(vmax(a0, vlo), vhi), nv)
+                            j += 1
+
+
+@kernel(fastmath=FAST_F32)
+def _transpose16(x, p, stride, npix, nc, xts):
+    """xts[i*16 + j] = x.flat[p + j*stride + i] for pixels j < npix and channels i < nc
+    (0 elsewhere): 16 pixels x 16 channels to channel-major, in registers."""
+    r0 = vload_n_if(x, p, nc, 0 < npix)
+    r1 = vload_n_if(x, p + stride, nc, 1 < npix)
+    r2 = vload_n_if(x, p + 2 * stride, nc, 2 < npix)
+    r3 = vload_n_if(x, p + 3 * stride, nc, 3 < npix)
+    r4 = vload_n_if(x, p + 4 * stride, nc, 4 < npix)
+    r5 = vload_n_if(x, p + 5 * stride, nc, 5 < npix)
+    r6 = vload_n_if(x, p + 6 * stride, nc, 6 < npix)
+    r7 = vload_n_if(x, p + 7 * stride, nc, 7 < npix)
+    r8 = vload_n_if(x, p + 8 * stride, nc, 8 < npix)
+    r9 = vload_n_if(x, p + 9 * stride, nc, 9 < npix)
+    r10 = vload_n_if(x, p + 10 * stride, nc, 10 < npix)
+    r11 = vload_n_if(x, p + 11 * stride, nc, 11 < npix)
+    r12 = vload_n_if(x, p + 12 * stride, nc, 12 < npix)
+    r13 = vload_n_if(x, p + 13 * stride, nc, 13 < npix)
+    r14 = vload_n_if(x, p + 14 * stride, nc, 14 < npix)
+    r15 = vload_n_if(x, p + 15 * stride, nc, 15 < npix)
+    # 4x4 blocks of floats, then of pairs, then of 128-bit lanes (twice)
+    t0, t1 = vunpacklo_ps(r0, r1), vunpackhi_ps(r0, r1)
+    t2, t3 = vunpacklo_ps(r2, r3), vunpackhi_ps(r2, r3)
+    t4, t5 = vunpacklo_ps(r4, r5), vunpackhi_ps(r4, r5)
+    t6, t7 = vunpacklo_ps(r6, r7), vunpackhi_ps(r6, r7)
+    t8, t9 = vunpacklo_ps(r8, r9), vunpackhi_ps(r8, r9)
+    t10, t11 = vunpacklo_ps(r10, r11), vunpackhi_ps(r10, r11)
+    t12, t13 = vunpacklo_ps(r12, r13), vunpackhi_ps(r12, r13)
+    t14, t15 = vunpacklo_ps(r14, r15), vunpackhi_ps(r14, r15)
+    r0, r1 = vunpacklo_pd(t0, t2), vunpackhi_pd(t0, t2)
+    r2, r3 = vunpacklo_pd(t1, t3), vunpackhi_pd(t1, t3)
+    r4, r5 = vunpacklo_pd(t4, t6), vunpackhi_pd(t4, t6)
+    r6, r7 = vunpacklo_pd(t5, t7), vunpackhi_pd(t5, t7)
+    r8, r9 = vunpacklo_pd(t8, t10), vunpackhi_pd(t8, t10)
+    r10, r11 = vunpacklo_pd(t9, t11), vunpackhi_pd(t9, t11)
+    r12, r13 = vunpacklo_pd(t12, t14), vunpackhi_pd(t12, t14)
+    r14, r15 = vunpacklo_pd(t13, t15), vunpackhi_pd(t13, t15)
+    t0, t4 = vshuf_even128(r0, r4), vshuf_odd128(r0, r4)
+    t1, t5 = vshuf_even128(r1, r5), vshuf_odd128(r1, r5)
+    t2, t6 = vshuf_even128(r2, r6), vshuf_odd128(r2, r6)
+    t3, t7 = vshuf_even128(r3, r7), vshuf_odd128(r3, r7)
+    t8, t12 = vshuf_even128(r8, r12), vshuf_odd128(r8, r12)
+    t9, t13 = vshuf_even128(r9, r13), vshuf_odd128(r9, r13)
+    t10, t14 = vshuf_even128(r10, r14), vshuf_odd128(r10, r14)
+    t11, t15 = vshuf_even128(r11, r15), vshuf_odd128(r11, r15)
+    vstore(xts, 0, vshuf_even128(t0, t8))
+    vstore(xts, 16, vshuf_even128(t1, t9))
+    vstore(xts, 32, vshuf_even128(t2, t10))
+    vstore(xts, 48, vshuf_even128(t3, t11))
+    vstore(xts, 64, vshuf_even128(t4, t12))
+    vstore(xts, 80, vshuf_even128(t5, t13))
+    vstore(xts, 96, vshuf_even128(t6, t14))
+    vstore(xts, 112, vshuf_even128(t7, t15))
+    vstore(xts, 128, vshuf_odd128(t0, t8))
+    vstore(xts, 144, vshuf_odd128(t1, t9))
+    vstore(xts, 160, vshuf_odd128(t2, t10))
+    vstore(xts, 176, vshuf_odd128(t3, t11))
+    vstore(xts, 192, vshuf_odd128(t4, t12))
+    vstore(xts, 208, vshuf_odd128(t5, t13))
+    vstore(xts, 224, vshuf_odd128(t6, t14))
+    vstore(xts, 240, vshuf_odd128(t7, t15))
+
+
+def pixel_scratch_size(kh, kw, cout):
+    """float32 words of deconv_f32_f32_f32_pixel_minmax's scratch."""
+    return 256 + 16 + 16 * kh * kw * cout
+
+
+@kernel(fastmath=FAST_F32)
+def deconv_f32_f32_f32_pixel_minmax(x, w, b, sh, sw, pad_t, pad_l, lo, hi, ws, out):
+    """deconv_f32_f32_f32_minmax for a filter no larger than the stride (KH <= sh,
+    KW <= sw): output pixel (iy*sh - pad_t + ky, ix*sw - pad_l + kx) receives the
+    one tap (ky, kx) of input pixel (iy, ix) and nothing else, so
+
+        out = clamp(b + sum_ic x[iy, ix, ic] * w[ky, kx, ic, :])
+
+    bias first, input channels in order, one FMA each (XNNPack's order); output
+    pixels no tap reaches get clamp(b).  Explicit SIMD over 16 input pixels of a
+    row (a 16x16 in-register transpose makes them channel-major), for few output
+    channels (the channel-vectorized kernel wastes lanes there).
+    ws: float32 scratch of pixel_scratch_size(KH, KW, Cout) words.
+    Reference: kernels/reference/deconv.py
+    """
+    n_b, h, wd, cin = x.shape
+    kh, kw, _, cout = w.shape
+    oh, ow = out.shape[1], out.shape[2]
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    of = out.reshape(-1)
+    xts = ws[:256]
+    tmp = ws[256:272]
+    accs = ws[272:]
+    zip2 = cout == 1 and kw == 2 and sw == 2
+    if not (kh == sh and kw == sw and oh + pad_t <= h * sh and ow + pad_l <= wd * sw):
+        for p in range(n_b * oh * ow):                 # pixels without a tap: the bias
+            for cc in range(0, cout, 16):
+                nv = min(16, cout - cc)
+                vstore_n(of, p * cout + cc, vmin(vmax(vload_n(b, cc, nv), vlo), vhi), nv)
+    for n in range(n_b):
         for iy in range(h):
-            for ky in range(kh):
-                oy = iy * sh - pad_t + ky
-                if oy < 0 or oy >= oh:
-                    continue
-                for ix in range(wd):
-                    xp = x[n, iy, ix]
-                    for kx in range(kw):
-                        ox = ix * sw - pad_l + kx
-                        if ox < 0 or ox >= ow:
+            for ix0 in range(0, wd, 16):
+                npix = min(16, wd - ix0)
+                for cc in range(0, cin, 16):
+                    nc = min(16, cin - cc)
+                    last = cc + 16 >= cin
+                    _transpose16(x, ((n * h + iy) * wd + ix0) * cin + cc, cin, npix, nc, xts)
+                    if zip2:
+                        # 1 output channel, kernel 2 = stride 2 wide: the two column taps' pixels
+                        # interleave into 32 consecutive outputs
+                        for ky in range(kh):
+                            oy = iy * sh - pad_t + ky
+                            if oy < 0 or oy >= oh:
+                                continue
+                            a0 = vsplat(b[0]) if cc == 0 else vload(accs, ky * 32)
+                            a1 = vsplat(b[0]) if cc == 0 else vload(accs, ky * 32 + 16)
+                            wo = ky * 2 * cin + cc
+                            for i in range(nc):
+                                xv = vload(xts, i * 16)
+                                a0 = vfma(xv, vbroadcast(w, wo), a0)
+                                a1 = vfma(xv, vbroadcast(w, wo + cin), a1)
+                                wo += 1
+                            if not last:
+                                vstore(accs, ky * 32, a0)
+                                vstore(accs, ky * 32 + 16, a1)
+                                continue
+                            a0 = vmin(vmax(a0, vlo), vhi)
+                            a1 = vmin(vmax(a1, vlo), vhi)
+                            ox0 = ix0 * 2 - pad_l
+                            ob = (n * oh + oy) * ow + ox0
+                            top = min(2 * npix, ow - ox0)
+                            vstore_range(of, ob, vzip_lo(a0, a1), max(0, -ox0), min(16, top))
+                            vstore_range(of, ob + 16, vzip_hi(a0, a1), max(0, -ox0 - 16), min(16, top - 16))
+                        continue
+                    for ky in range(kh):
+                        oy = iy * sh - pad_t + ky
+                        if oy < 0 or oy >= oh:
                             continue
-                        op = out[n, oy, ox]
-                        wk = w[ky, kx]
-                        for ic in range(cin):
-                            xv = xp[ic]
-                            wr = wk[ic]
+                        for kx in range(kw):
                             for oc in range(cout):
-                                op[oc] += xv * wr[oc]
-        for oy in range(oh):
-            for ox in range(ow):
-                op = out[n, oy, ox]
-                for oc in range(cout):
-                    op[oc] = min(max(op[oc], lo), hi)
+                                a = (ky * kw + kx) * cout + oc
+                                acc = vsplat(b[oc]) if cc == 0 else vload(accs, a * 16)
+                                wo = ((ky * kw + kx) * cin + cc) * cout + oc
+                                for i in range(nc):
+                                    acc = vfma(vload(xts, i * 16), vbroadcast(w, wo), acc)
+                                    wo += cout
+                                if not last:
+                                    vstore(accs, a * 16, acc)
+                                    continue
+                                vstore(tmp, 0, vmin(vmax(acc, vlo), vhi))
+                                ob = (n * oh + oy) * ow
+                                for j in range(npix):
+                                    ox = (ix0 + j) * sw - pad_l + kx
+                                    if ox >= 0 and ox < ow:
+                                        of[(ob + ox) * cout + oc] = tmp[j]
 
 
 @kernel

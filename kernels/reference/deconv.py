@@ -47,3 +47,8 @@ def deconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, pad_t, pad_l, 
         else:   # fma emulated in float64 (exact product, one rounding; see reference/qgemm.py)
             y = ((a.astype(f) * scale[n]).astype(f).astype(np.float64) * ws + b.astype(np.float64)).astype(f)
         out[n] = np.minimum(np.maximum(y, lo), hi).astype(f)
+
+
+def deconv_f32_f32_f32_pixel_minmax(x, w, b, sh, sw, pad_t, pad_l, lo, hi, ws, out):
+    assert w.shape[0] <= sh and w.shape[1] <= sw
+    deconv_f32_f32_f32_minmax(x, w, b, sh, sw, pad_t, pad_l, lo, hi, out)

@@ -36,3 +36,15 @@ def dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi
     _dwconv(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, full)
     o2, f2 = out.reshape(-1, out.shape[2], out.shape[3]), full.reshape(-1, out.shape[2], out.shape[3])
     o2[r0:r1, :, c0:c1] = f2[r0:r1, :, c0:c1]
+
+
+def dw_expand_channels(x, dm, out):
+    out[...] = np.repeat(x, dm, axis=-1)
+
+
+def dwconv_f32_f32_f32_rowmajor_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out):
+    _dwconv(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out)
+
+
+def dwconv_f32_f32_f32_rowmajor_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out):
+    dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out)

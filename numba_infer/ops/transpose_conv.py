@@ -5,6 +5,13 @@ computed from the *output* size as tflite/kernels/transpose_conv.cc does
 (padding.h ComputePaddingHeightWidth with the output as the conv "input").
 Weights are repacked at prepare to [KH, KW, Cin, Cout].
 
+float32 runs in XNNPack's order (kernels/deconv.py: bias, then the taps in
+(ky, kx) order, input channels in order, one FMA each), bit-identical to
+LiteRT's XNNPack deconvolution.  A filter no larger than the stride with few
+output channels (e.g. the 2x2 / stride 2 single-channel head of
+selfie_segmentation) runs on the pixel-vectorized kernel
+(deconv_f32_f32_f32_pixel_minmax), everything else on the channel-vectorized one.
+
 Hybrid TRANSPOSE_CONV (float32 input, constant int8 per-channel weights):
 the input is quantized once per image; numerics "xnnpack" = XNNPack's qd8
 deconvolution (XNNPack parameters, exact int32 accumulation, fma epilogue),
@@ -19,7 +26,8 @@ import struct
 import numpy as np
 
 from ..errors import ModelValidationError
-from ..kernels.deconv import deconv_f32_f32_f32_minmax, deconv_qdu8_qc8w_f32_minmax
+from ..kernels.deconv import (deconv_f32_f32_f32_minmax, deconv_f32_f32_f32_pixel_minmax,
+                              deconv_qdu8_qc8w_f32_minmax, pixel_scratch_size)
 from ..kernels.dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn
 from .common import act_range_f32
 from .registry import Lowered, lowering
@@ -27,6 +35,9 @@ from . import qs8
 from .qs8 import QDTYPES
 
 F32_MAX = float(np.finfo(np.float32).max)
+# output channels up to which a filter no larger than the stride runs pixel-vectorized
+# (16 pixels per vector); above, the 16-channel vectors of the general kernel fill up
+PIXEL_MAX_COUT = 8
 
 
 def _cdiv(a, b):
@@ -81,11 +92,18 @@ def _lowered(x, xi, wp, bv, out_shape, sh, sw, pt, pl, lo, hi):
     args = tuple(np.int64(v) for v in (sh, sw, pt, pl))
     lo, hi = np.float32(lo), np.float32(hi)
 
+    flops = 2 * x.shape[0] * x.shape[1] * x.shape[2] * cin * cout * kh * kw
+    if kh <= sh and kw <= sw and cout <= PIXEL_MAX_COUT:
+        def bind(ins, outs, ws):
+            xa, o, scratch = ins[xi], outs[0], ws[0]
+            return lambda: deconv_f32_f32_f32_pixel_minmax(xa, wp, bv, *args, lo, hi, scratch, o)
+        return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops,
+                       workspace=[((pixel_scratch_size(kh, kw, cout),), np.float32)])
+
     def bind(ins, outs, ws):
         xa, o = ins[xi], outs[0]
         return lambda: deconv_f32_f32_f32_minmax(xa, wp, bv, *args, lo, hi, o)
 
-    flops = 2 * x.shape[0] * x.shape[1] * x.shape[2] * cin * cout * kh * kw
     return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops)
 
 

@@ -20,14 +20,15 @@ from tflite_build import ModelBuilder
 
 import numba_infer
 from numba_infer import isa
+from numba_infer.kernels import dwconv_mt
 from numba_infer.kernels import parallel as par
 from numba_infer.model import apply_threads
 
 NT = min(2, numba.config.NUMBA_NUM_THREADS)
 pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only")
 
-MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
-              "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
+MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt"]
+MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
 
@@ -36,7 +37,7 @@ def calls(monkeypatch):
     """Force threaded kernels on small ops; count calls of each threaded kernel."""
     monkeypatch.setattr(par, "MIN_PARALLEL_US", 0.0)
     counts = {}
-    mods = [(par, MT_KERNELS)]
+    mods = [(par, MT_KERNELS), (dwconv_mt, MT_DW)]
     if isa.VNNI:
         from numba_infer.kernels import parallel_vnni
         mods.append((parallel_vnni, MT_VNNI))
