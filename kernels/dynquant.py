@@ -25,6 +25,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._jit import kernel
+from .simd import vload_n, vreduce_max, vreduce_min
+from .simd_q8 import vmaxnum, vminnum, vquant_xnn, vstore_q8_n
 
 
 def _f32_binary_intrinsic(llvm_name):
@@ -98,8 +100,14 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
     q: (M, K) int8 when offset=0, uint8 when offset=128.
     scales[m] = scale (float32 dequantization scale, 1/q_mult);
     zps[m] = zp + offset (int32).  Dequantize: scales[m] * (q - zps[m]).
+    Rows with unit inner strides (the usual case) run 16 lanes at a time
+    (row_qd8_xnn_simd); others the scalar loop (same results).
     """
+    simd = x.strides[1] == 4 and q.strides[1] == 1
     for m in range(x.shape[0]):
+        if simd:
+            row_qd8_xnn_simd(x[m], offset, q[m], scales, zps, m)
+            continue
         mn, mx = row_minmax_f32(x, m)
         q_mult, zp, scale = qd8_params_xnn(mn, mx)
         scales[m] = scale
@@ -112,6 +120,31 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
             v = fmaxnum(v, lo)
             v = fminnum(v, hi)
             q[m, k] = np.int32(np.rint(v)) + base
+
+
+@kernel
+def row_qd8_xnn_simd(xr, offset, qr, scales, zps, m):
+    """One row of dynquant_f32_qd8_xnn with explicit 16-lane vectors: xr, qr
+    1-D rows with unit stride (K = xr.shape[0] >= 1).  The range: lane-wise
+    minnum / maxnum (the masked tail reads 0.0, which the parameters ignore:
+    they use min(0, min x) and max(0, max x)); the codes:
+    rne(min(max(x * q_mult, lo), hi)) + zp + offset (kernels/simd_q8.py vquant_xnn),
+    the float32 operations of the scalar loop in the same order."""
+    k = xr.shape[0]
+    vmn = vload_n(xr, 0, k)
+    vmx = vmn
+    for j in range(16, k, 16):
+        v = vload_n(xr, j, k - j)
+        vmn = vminnum(vmn, v)
+        vmx = vmaxnum(vmx, v)
+    q_mult, zp, scale = qd8_params_xnn(vreduce_min(vmn), vreduce_max(vmx))
+    scales[m] = scale
+    zps[m] = zp + offset
+    lo = np.float32(-128 - zp)
+    hi = np.float32(127 - zp)
+    base = zp + offset
+    for j in range(0, k, 16):
+        vstore_q8_n(qr, j, vquant_xnn(vload_n(xr, j, k - j), q_mult, lo, hi, base), k - j)
 
 
 @kernel

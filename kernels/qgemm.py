@@ -33,19 +33,45 @@ from .simd import fma_f32
 
 TILE_1x64 = 0
 TILE_6x64 = 1
-TILE_14x32 = 2
-QTILES = {TILE_1x64: (1, 64), TILE_6x64: (6, 64), TILE_14x32: (14, 32)}
+TILE_8x32 = 2
+TILE_8x48 = 3
+TILE_8x16 = 4
+QTILES = {TILE_1x64: (1, 64), TILE_6x64: (6, 64), TILE_8x32: (8, 32), TILE_8x48: (8, 48), TILE_8x16: (8, 16)}
+# relative cost of one padded output element per tile (measured: the 16-wide
+# tile does one activation broadcast per vpdpbusd and is load bound)
+_QTILE_COST = {TILE_6x64: 1.0, TILE_8x48: 1.0, TILE_8x32: 1.02, TILE_8x16: 1.12}
 MC = 192
 
 
 def choose_qtile(m, n):
     """VNNI tile for an m x n output: 1x64 for one row, else the tile that
-    computes the fewest padded elements (as gemm.choose_tile)."""
+    computes the fewest padded elements, weighted by _QTILE_COST."""
     if m == 1:
         return TILE_1x64
-    cost = {t: -(-m // mr) * mr * -(-n // nr) * nr * (1.05 if t == TILE_14x32 else 1.0)
+    cost = {t: -(-m // mr) * mr * -(-n // nr) * nr * _QTILE_COST[t]
             for t, (mr, nr) in QTILES.items() if t != TILE_1x64}
     return min(cost, key=cost.get)
+
+
+def tile_mc(tile, kbytes):
+    """Rows per cache block (a multiple of the tile's MR): about 96 KB of A
+    rows of kbytes each, at least one tile."""
+    mr = QTILES[tile][0]
+    return max(mr, min(MC * 2, 98304 // max(kbytes, 1)) // mr * mr)
+
+
+@kernel
+def tile_shape(tile):
+    """(MR, NR) of a QTILES tile id, inside kernels."""
+    if tile == TILE_1x64:
+        return 1, 64
+    if tile == TILE_6x64:
+        return 6, 64
+    if tile == TILE_8x32:
+        return 8, 32
+    if tile == TILE_8x48:
+        return 8, 48
+    return 8, 16
 
 
 def kpad(k):
@@ -55,6 +81,37 @@ def kpad(k):
 def vnni_packed_words(n, k, nr):
     """int32 words of pack_qc8w_vnni's output for an [n, k] matrix."""
     return -(-n // nr) * nr * kpad(k) // 4
+
+
+def igemm_kc4(cg):
+    """Words (4 channels) per tap of the indirect GEMM: cg channels rounded up to 4."""
+    return (cg + 3) // 4
+
+
+def pack_igemm_weights(w, tile):
+    """Prepare-time packing of conv weights w [groups, ng, taps, cg] (int8) for
+    the VNNI (indirect) GEMM: K ordered (tap, channel) with each tap's channels
+    zero padded to kc4*4, packed per group with pack_qc8w_vnni (the tile's NR),
+    groups back to back.  Returns (int32 words, kc4, npad)."""
+    groups, ng, taps, cg = w.shape
+    kc4 = igemm_kc4(cg)
+    nr = QTILES[tile][1]
+    npad = -(-ng // nr) * nr
+    wp = np.zeros((groups, ng, taps, kc4 * 4), np.int8)
+    wp[..., :cg] = w
+    k = taps * kc4 * 4
+    out = np.zeros(groups * npad * k, np.int8)
+    for g in range(groups):
+        pack_qc8w_vnni(np.ascontiguousarray(wp[g]).reshape(-1), 0, k, 1, ng, k, nr, out[g * npad * k:(g + 1) * npad * k])
+    return out.view(np.int32), kc4, npad
+
+
+def pad_groups(v, groups, npad, dtype):
+    """Per-channel values v [groups * ng] -> [groups * npad] (zero padded per group)."""
+    v = np.asarray(v).reshape(groups, -1)
+    out = np.zeros((groups, npad), dtype)
+    out[:, :v.shape[1]] = v
+    return out.reshape(-1)
 
 
 # ---------------------------------------------------------------- packing
@@ -136,6 +193,39 @@ def expand_image_params(scale, zpu, rows_per_image, r0, nrows, sa, za):
         b = (r0 + r) // rows_per_image
         sa[r] = scale[b]
         za[r] = zpu[b]
+
+
+@kernel
+def conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, zoff, zstride, ind):
+    """Indirection buffer of an NHWC conv for the indirect GEMM (no im2col):
+    ind[t*M + r] (M = batch*oh*ow, tap t = ky*kw + kx, output pixel r) = byte
+    offset of the input pixel (b, iy, ix) that tap reads, ((b*h + iy)*w + ix)*cin,
+    or zoff + b*zstride (image b's zero-point pixel) for taps in the padding."""
+    m = batch * oh * ow
+    for b in range(batch):
+        for oy in range(oh):
+            for ox in range(ow):
+                r = (b * oh + oy) * ow + ox
+                for ky in range(kh):
+                    iy = oy * sh - pt + ky * dh
+                    for kx in range(kw):
+                        ix = ox * sw - pl + kx * dw
+                        if 0 <= iy < h and 0 <= ix < w:
+                            v = ((b * h + iy) * w + ix) * cin
+                        else:
+                            v = zoff + b * zstride
+                        ind[(ky * kw + kx) * m + r] = v
+
+
+@kernel
+def fill_rows_u8(a, off, stride, nrows, length, vals):
+    """a[off + b*stride + j] = vals[b] for b < nrows, j < length (the zero-point
+    pixels of the indirect GEMM).  vals: integers (uint8 codes)."""
+    for b in range(nrows):
+        v = np.uint8(vals[b])
+        o = off + b * stride
+        for j in range(length):
+            a[o + j] = v
 
 
 # ---------------------------------------------------------------- generic GEMM

@@ -1,89 +1,150 @@
-"""QD8-F32 x QC8W drivers on the AVX512-VNNI microkernels.
+"""QD8-F32 x QC8W drivers on the AVX512-VNNI microkernels of
+_ukernels_qd8_vnni.py: GEMM (rows of per-row quantized activations) and
+indirect-GEMM conv (per-image quantized NHWC activations read through an
+indirection buffer, no im2col; see kernels/qs8_vnni.py for the layouts).
 
 AVX512-VNNI ONLY: call these only when numba_infer.isa.VNNI is true (the
-lowerings choose at prepare time).  Semantics, layouts and argument names as
-in kernels/qgemm.py; here activations are the uint8 rows viewed as int32
-words (a32, lda4 = row stride in words) and weights come from
-``pack_qc8w_vnni`` with the tile's NR, per-channel params padded to a
-multiple of NR.  Reference: kernels/reference/qgemm.py
+lowerings choose at prepare time).  Semantics as in kernels/qgemm.py;
+activations are uint8 (q + 128) bytes, weights come from ``pack_qc8w_vnni``
+with the tile's NR, per-channel params padded to a multiple of NR.
+Reference: kernels/reference/qgemm.py
 """
 import numpy as np
 
 from ._jit import kernel
-from ._ukernels_qd8_vnni import _ukr_qd8_1x64, _ukr_qd8_6x64, _ukr_qd8_14x32
-from .qgemm import MC, expand_image_params, im2col_u8
+from ._ukernels_qd8_vnni import _ukr_qd8_1x64, _ukr_qd8_6x64, _ukr_qd8_8x16, _ukr_qd8_8x32, _ukr_qd8_8x48
+from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
+from .qgemm import expand_image_params, fill_rows_u8, tile_shape
+
+
+@kernel
+def _ukr_qd8(tile, r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi, c,
+             cb, ldc):
+    if tile == 0:
+        _ukr_qd8_1x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi,
+                      c, cb, ldc)
+    elif tile == 1:
+        _ukr_qd8_6x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi,
+                      c, cb, ldc)
+    elif tile == 2:
+        _ukr_qd8_8x32(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi,
+                      c, cb, ldc)
+    elif tile == 3:
+        _ukr_qd8_8x48(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi,
+                      c, cb, ldc)
+    else:
+        _ukr_qd8_8x16(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi,
+                      c, cb, ldc)
+
+
+@kernel
+def igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, ntap, kc4, a, ind, istr, ao, lda, sa, zpa, so, wq, nks, ws, bs, tfl, lo,
+                             hi, c, ldc, mc):
+    """Output rows r0..r1, channels 0..n of one group (module docstring of
+    kernels/qs8_vnni.py for a / ind / istr / ao / lda); row r's scale and
+    uint8 zero point are sa[r - so], zpa[r - so].  Row blocks of mc rows."""
+    mr, nr = tile_shape(tile)
+    k4 = ntap * kc4
+    npan = (n + nr - 1) // nr
+    for i0 in range(r0, r1, mc):
+        i1 = min(r1, i0 + mc)
+        for jp in range(npan):
+            jo = jp * nr
+            _ukr_qd8(tile, i0, i1, min(nr, n - jo), ntap, kc4, a, ind, istr, ao, lda, wq, jp * k4 * nr, sa, zpa, so,
+                     nks, ws, bs, jo, tfl, lo, hi, c, jo, ldc)
 
 
 @kernel
 def gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, a32, lda4, sa, zpa, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
-    """C[i, j] for i < m, j < n (see kernels/qgemm.py); tile 0: 1x64, 1: 6x64, 2: 14x32."""
-    k4 = kp // 4
-    if tile == 2:
-        nr = 32
-        mr = 14
-    else:
-        nr = 64
-        mr = 1 if tile == 0 else 6
-    npan = (n + nr - 1) // nr
-    for i0 in range(0, m, MC):
-        mc = min(MC, m - i0)
-        for jp in range(npan):
-            wo = jp * k4 * nr
-            nv = min(nr, n - jp * nr)
-            for ir in range(0, mc, mr):
-                r = i0 + ir
-                rows = min(mr, mc - ir)
-                if tile == 0:
-                    _ukr_qd8_1x64(rows, nv, k4, a32, r * lda4, lda4, wq, wo, sa, zpa, r, nks, ws, bs, jp * nr,
-                                  tfl, lo, hi, c, r * ldc + jp * nr, ldc)
-                elif tile == 1:
-                    _ukr_qd8_6x64(rows, nv, k4, a32, r * lda4, lda4, wq, wo, sa, zpa, r, nks, ws, bs, jp * nr,
-                                  tfl, lo, hi, c, r * ldc + jp * nr, ldc)
-                else:
-                    _ukr_qd8_14x32(rows, nv, k4, a32, r * lda4, lda4, wq, wo, sa, zpa, r, nks, ws, bs, jp * nr,
-                                   tfl, lo, hi, c, r * ldc + jp * nr, ldc)
+    """C[i, j] for i < m, j < n (see kernels/qgemm.py); a32: the uint8 rows
+    viewed as int32 words, row i at word i*lda4 (kp bytes used)."""
+    mr, nr = tile_shape(tile)
+    a = a32.view(np.uint8)
+    igemm_qdu8_qc8w_f32_vnni(tile, 0, m, n, 1, kp // 4, a, nks, 0, 0, lda4 * 4, sa, zpa, 0, wq, nks, ws, bs, tfl, lo,
+                             hi, c, ldc, max(mr, 192 // mr * mr))
 
 
 @kernel
-def batch_matmul_qdu8_qc8w_f32_vnni(tile, m, n, kp, a32, sa, zpa, a_idx, wq, w_idx, nks, ws, bs, tfl, c):
-    """Batched: a32 [*, m, kp/4] words; wq: packed matrices back to back;
+def gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, a, lda, sa, zpa, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
+    """gemm_qdu8_qc8w_f32_vnni on uint8 rows a (row i at byte i*lda)."""
+    mr, nr = tile_shape(tile)
+    igemm_qdu8_qc8w_f32_vnni(tile, 0, m, n, 1, kp // 4, a, nks, 0, 0, lda, sa, zpa, 0, wq, nks, ws, bs, tfl, lo, hi,
+                             c, ldc, max(mr, 192 // mr * mr))
+
+
+@kernel
+def batch_matmul_qdu8_qc8w_f32_vnni(tile, m, n, kp, a, sa, zpa, a_idx, wq, w_idx, nks, ws, bs, tfl, c):
+    """Batched: a uint8 [*, m, kp]; wq: packed matrices back to back;
     params [*, npad] with npad = n rounded up to the tile's NR."""
-    nr = 32 if tile == 2 else 64
+    mr, nr = tile_shape(tile)
     npad = (n + nr - 1) // nr * nr
     wsz = npad * kp // 4
-    k4 = kp // 4
     lo = np.float32(-np.inf)
     hi = np.float32(np.inf)
+    mc = max(mr, 192 // mr * mr)
     for b in range(a_idx.shape[0]):
         ai = a_idx[b]
         wi = w_idx[b]
-        gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, a32[ai * m * k4:], k4, sa[ai * m:], zpa[ai * m:], wq[wi * wsz:],
-                                nks[wi * npad:], ws[wi * npad:], bs[wi * npad:], tfl, lo, hi, c[b * m * n:], n)
+        igemm_qdu8_qc8w_f32_vnni(tile, 0, m, n, 1, kp // 4, a[ai * m * kp:], nks, 0, 0, kp, sa[ai * m:], zpa[ai * m:],
+                                 0, wq[wi * wsz:], nks[wi * npad:], ws[wi * npad:], bs[wi * npad:], tfl, lo, hi,
+                                 c[b * m * n:], n, mc)
 
 
 @kernel
-def conv2d_qdu8_qc8w_f32_vnni(xq, xq32, scale, zpu, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
-                              groups, cout, tile, direct, wq, nks, ws, bs, tfl, mb, lo, hi, col, col32, sa, za, out):
-    """NHWC conv2d on per-image quantized uint8 input (xq bytes, xq32 the same
-    memory as int32 words): blocked uint8 im2col (padding = zero point) + the
-    VNNI GEMM, per group.  direct: 1x1/stride 1/no pad/1 group with cin % 4 == 0,
-    the GEMM reads xq in place.  wq: per-group packed weights back to back;
-    nks/ws/bs: [groups][npad]; col/col32: mb*kp bytes; sa, za: mb."""
-    cg = cin // groups
-    ng = cout // groups
-    kp = (kh * kw * cg + 3) // 4 * 4
-    nr = 32 if tile == 2 else 64
+def conv2d_qdu8_qc8w_f32_vnni(tile, r0, r1, groups, cg, ng, ntap, kc4, a, ind, istr, lda, scale, zpu, rpi, wq, nks,
+                              ws, bs, tfl, lo, hi, out, ldo, mc, sa, za):
+    """NHWC conv on per-image quantized uint8 activations a (image b: scale[b],
+    zpu[b]; rpi output rows per image), output rows r0..r1, all groups
+    (layouts as kernels/qs8_vnni.py conv2d_u8_i8_q8_vnni); sa, za: mc scratch
+    for the per-row parameters of a row block."""
+    mr, nr = tile_shape(tile)
     npad = (ng + nr - 1) // nr * nr
-    gsz = npad * kp // 4
-    mtot = batch * oh * ow
-    for r0 in range(0, mtot, mb):
-        nrows = min(mb, mtot - r0)
-        expand_image_params(scale, zpu, oh * ow, r0, nrows, sa, za)
-        if direct:
-            gemm_qdu8_qc8w_f32_vnni(tile, nrows, ng, kp, xq32[r0 * (cin // 4):], cin // 4, sa, za, wq, nks, ws, bs,
-                                    tfl, lo, hi, out[r0 * cout:], cout)
-            continue
+    gsz = npad * ntap * kc4
+    for i0 in range(r0, r1, mc):
+        i1 = min(r1, i0 + mc)
+        expand_image_params(scale, zpu, rpi, i0, i1 - i0, sa, za)
         for g in range(groups):
-            im2col_u8(xq, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, g * cg, cg, r0, nrows, zpu, kp, col)
-            gemm_qdu8_qc8w_f32_vnni(tile, nrows, ng, kp, col32, kp // 4, sa, za, wq[g * gsz:], nks[g * npad:],
-                                    ws[g * npad:], bs[g * npad:], tfl, lo, hi, out[r0 * cout + g * ng:], cout)
+            igemm_qdu8_qc8w_f32_vnni(tile, i0, i1, ng, ntap, kc4, a, ind, istr, g * cg, lda, sa, za, i0, wq[g * gsz:],
+                                     nks[g * npad:], ws[g * npad:], bs[g * npad:], tfl, lo, hi, out[g * ng:], ldo, mc)
+
+
+@kernel
+def conv2d_qd8_vnni(qmode, x2, q2, xq, scale, zpu, zoff, zlen, tile, m, groups, cg, ng, ntap, kc4, ind, istr, lda, rpi,
+                    wq, nks, ws, bs, tfl, lo, hi, out, mc, sa, za):
+    """The whole dynamic-range CONV_2D step: quantize each image (row of x2,
+    (batch, H*W*C) float32) into q2 (the same-shaped uint8 prefix of xq) with
+    the quantizer of qmode (0 XNNPack asymmetric, 1 TFLite asymmetric, 2
+    TFLite symmetric; kernels/dynquant.py, offset 128), write image b's
+    zero-point pixel at xq[zoff + b*zlen :][:zlen], then
+    conv2d_qdu8_qc8w_f32_vnni over all m output rows (rpi per image)."""
+    if qmode == 0:
+        dynquant_f32_qd8_xnn(x2, 128, q2, scale, zpu)
+    elif qmode == 1:
+        dynquant_f32_qd8_tflite(x2, 128, q2, scale, zpu)
+    else:
+        dynquant_f32_qs8_tflite_sym(x2, 128, q2, scale, zpu)
+    fill_rows_u8(xq, zoff, zlen, x2.shape[0], zlen, zpu)
+    conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, groups, cg, ng, ntap, kc4, xq, ind, istr, lda, scale, zpu, rpi, wq, nks, ws,
+                              bs, tfl, lo, hi, out, groups * ng, mc, sa, za)
+
+
+@kernel
+def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
+    """The whole dynamic-range FULLY_CONNECTED / BATCH_MATMUL-rows step: for
+    each block of rows, quantize the rows of x (M, K) float32 into q (M, kp)
+    uint8 with per-row sa / za (qmode as conv2d_qd8_vnni), then the GEMM on
+    the block while its quantized rows are in cache."""
+    m = x.shape[0]
+    mr, nr = tile_shape(tile)
+    mc = max(mr, min(384, 98304 // kp) // mr * mr)
+    qf = q.reshape(-1)
+    for r0 in range(0, m, mc):
+        r1 = min(m, r0 + mc)
+        if qmode == 0:
+            dynquant_f32_qd8_xnn(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
+        elif qmode == 1:
+            dynquant_f32_qd8_tflite(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
+        else:
+            dynquant_f32_qs8_tflite_sym(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
+        igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, 1, kp // 4, qf, nks, 0, 0, kp, sa, za, 0, wq, nks, ws, bs, tfl, lo,
+                                 hi, c, ldc, mc)

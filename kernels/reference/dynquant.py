@@ -25,6 +25,14 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
     zps[...] = zp + offset
 
 
+def row_qd8_xnn_simd(xr, offset, qr, scales, zps, m):
+    s, z = np.zeros(1, f32), np.zeros(1, np.int64)
+    q = np.zeros((1, xr.shape[0]), np.int64)
+    dynquant_f32_qd8_xnn(xr.reshape(1, -1), offset, q, s, z)
+    qr[:xr.shape[0]] = q[0]
+    scales[m], zps[m] = s[0], z[0]
+
+
 def _round_neon(v):
     """float32 v: trunc(v +- 0.5f) (float32 add) on columns < K & ~7, half away after."""
     kv = v.shape[1] & ~7

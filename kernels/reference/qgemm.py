@@ -51,6 +51,26 @@ def expand_image_params(scale, zpu, rows_per_image, r0, nrows, sa, za):
     za[:nrows] = zpu[b]
 
 
+def tile_shape(tile):
+    return {0: (1, 64), 1: (6, 64), 2: (8, 32), 3: (8, 48), 4: (8, 16)}[tile]
+
+
+def conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, zoff, zstride, ind):
+    m = batch * oh * ow
+    b, oy, ox = np.unravel_index(np.arange(m), (batch, oh, ow))
+    for ky in range(kh):
+        for kx in range(kw):
+            iy, ix = oy * sh - pt + ky * dh, ox * sw - pl + kx * dw
+            inside = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+            t = ky * kw + kx
+            ind[t * m:(t + 1) * m] = np.where(inside, ((b * h + iy) * w + ix) * cin, zoff + b * zstride)
+
+
+def fill_rows_u8(a, off, stride, nrows, length, vals):
+    for b in range(nrows):
+        a[off + b * stride:off + b * stride + length] = np.uint8(vals[b])
+
+
 def qd8_epilogue(acc, sa, ws, bs, tfl, lo, hi):
     """Float epilogue on an exact int32 [m, n] accumulator.  XNNPack order:
     fma(float(acc)*s, ws, b); TFLite order (tfl): float(acc)*(ws*s) + b, all
@@ -82,12 +102,69 @@ def gemm_qdu8_qc8w_f32_generic(m, n, kp, a, lda, sa, zpa, wt, nks, ws, bs, tfl, 
         c[i * ldc:i * ldc + n] = y[i]
 
 
-def gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, a32, lda4, sa, zpa, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
-    nr = 32 if tile == 2 else 64
+def _unpack(wq, n, kp, nr):
     npan = -(-n // nr)
-    wm = wq.view(np.int8)[:npan * nr * kp].reshape(npan, kp // 4, nr, 4).transpose(0, 2, 1, 3).reshape(npan * nr, kp)
-    gemm_qdu8_qc8w_f32_generic(m, n, kp, a32.view(np.uint8), lda4 * 4, sa, zpa, wm.reshape(-1), nks, ws, bs, tfl,
-                               lo, hi, c, ldc)
+    return wq.view(np.int8)[:npan * nr * kp].reshape(npan, kp // 4, nr, 4).transpose(0, 2, 1, 3).reshape(npan * nr,
+                                                                                                        kp)[:n]
+
+
+def igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, ntap, kc4, a, ind, istr, ao, lda, sa, zpa, so, wq, nks, ws, bs, tfl, lo,
+                             hi, c, ldc, mc):
+    from .qs8 import _TILES, igemm_a_rows
+    if r1 <= r0:
+        return
+    A = igemm_a_rows(r0, r1, ntap, kc4, a, ind, istr, ao, lda)
+    W = _unpack(wq, n, ntap * kc4 * 4, _TILES[tile][1]).astype(np.int64)
+    z = zpa[r0 - so:r1 - so].astype(np.int64)
+    acc = A @ W.T + nks[:n].astype(np.int64)[None, :] * z[:, None]
+    y = qd8_epilogue(acc, sa[r0 - so:r1 - so], ws[:n], bs[:n], tfl, lo, hi)
+    for i, r in enumerate(range(r0, r1)):
+        c[r * ldc:r * ldc + n] = y[i]
+
+
+def gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, a32, lda4, sa, zpa, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
+    igemm_qdu8_qc8w_f32_vnni(tile, 0, m, n, 1, kp // 4, a32, None, 0, 0, lda4 * 4, sa, zpa, 0, wq, nks, ws, bs, tfl,
+                             lo, hi, c, ldc, 0)
+
+
+def gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, a, lda, sa, zpa, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
+    igemm_qdu8_qc8w_f32_vnni(tile, 0, m, n, 1, kp // 4, a, None, 0, 0, lda, sa, zpa, 0, wq, nks, ws, bs, tfl, lo, hi,
+                             c, ldc, 0)
+
+
+def batch_matmul_qdu8_qc8w_f32_vnni(tile, m, n, kp, a, sa, zpa, a_idx, wq, w_idx, nks, ws, bs, tfl, c):
+    from .qs8 import _TILES
+    nr = _TILES[tile][1]
+    npad = -(-n // nr) * nr
+    wsz = npad * kp // 4
+    inf = np.float32(np.inf)
+    for b in range(a_idx.shape[0]):
+        ai, wi = a_idx[b], w_idx[b]
+        gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, a[ai * m * kp:], kp, sa[ai * m:], zpa[ai * m:], wq[wi * wsz:],
+                                     nks[wi * npad:], ws[wi * npad:], bs[wi * npad:], tfl, -inf, inf, c[b * m * n:], n)
+
+
+def conv2d_qdu8_qc8w_f32_vnni(tile, r0, r1, groups, cg, ng, ntap, kc4, a, ind, istr, lda, scale, zpu, rpi, wq, nks,
+                              ws, bs, tfl, lo, hi, out, ldo, mc, sa, za):
+    from .qs8 import _TILES
+    nr = _TILES[tile][1]
+    npad = -(-ng // nr) * nr
+    gsz = npad * ntap * kc4
+    rows = np.arange(r0, r1) // rpi
+    sa_, za_ = scale[rows], zpu[rows]
+    for g in range(groups):
+        sl = slice(g * npad, None)
+        igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, ng, ntap, kc4, a, ind, istr, g * cg, lda, sa_, za_, r0, wq[g * gsz:],
+                                 nks[sl], ws[sl], bs[sl], tfl, lo, hi, out[g * ng:], ldo, mc)
+
+
+def conv2d_qd8_vnni(qmode, x2, q2, xq, scale, zpu, zoff, zlen, tile, m, groups, cg, ng, ntap, kc4, ind, istr, lda, rpi,
+                    wq, nks, ws, bs, tfl, lo, hi, out, mc, sa, za):
+    from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
+    (dynquant_f32_qd8_xnn, dynquant_f32_qd8_tflite, dynquant_f32_qs8_tflite_sym)[qmode](x2, 128, q2, scale, zpu)
+    fill_rows_u8(xq, zoff, zlen, x2.shape[0], zlen, zpu)
+    conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, groups, cg, ng, ntap, kc4, xq, ind, istr, lda, scale, zpu, rpi, wq, nks, ws,
+                              bs, tfl, lo, hi, out, groups * ng, mc, sa, za)
 
 
 def dwconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, acc, out):
@@ -115,3 +192,10 @@ def dwconv_qdu8_qc8w_f32_rows_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, p
     dwconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, acc, full)
     o2, f2 = out.reshape(-1, out.shape[2], out.shape[3]), full.reshape(-1, out.shape[2], out.shape[3])
     o2[r0:r1, :, c0:c1] = f2[r0:r1, :, c0:c1]
+
+
+def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
+    from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
+    (dynquant_f32_qd8_xnn, dynquant_f32_qd8_tflite, dynquant_f32_qs8_tflite_sym)[qmode](x, 128, q, sa, za)
+    gemm_qdu8_qc8w_f32_rows_vnni(tile, x.shape[0], n, kp, q.reshape(-1), kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, c,
+                                 ldc)

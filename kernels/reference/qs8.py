@@ -148,6 +148,9 @@ def batch_matmul_q8_q8_q8(m, n, k, a, a_idx, bt, b_idx, mult, lsh, rsh, nup, fsc
 
 
 # ---------------------------------------------------------------- VNNI drivers
+_TILES = {0: (1, 64), 1: (6, 64), 2: (8, 32), 3: (8, 48), 4: (8, 16)}
+
+
 def _unpack_vnni(wq, n, kp, nr):
     """pack_qc8w_vnni layout [npan][kp/4][nr][4] (int8 bytes of wq) -> [n, kp]."""
     npan = -(-n // nr)
@@ -155,39 +158,55 @@ def _unpack_vnni(wq, n, kp, nr):
     return b.transpose(0, 2, 1, 3).reshape(npan * nr, kp)[:n]
 
 
-def _nr(tile):
-    return 32 if tile == 2 else 64
+def igemm_a_rows(r0, r1, ntap, kc4, a, ind, istr, ao, lda):
+    """The A rows r0..r1 (ntap*kc4*4 bytes each, int64) that the (indirect)
+    GEMM reads: tap t of row r at ao + r*lda (istr == 0) or ind[t*istr + r] + ao."""
+    ab = a.view(np.uint8)
+    rows = []
+    for r in range(r0, r1):
+        offs = [ao + r * lda] if istr == 0 else [int(ind[t * istr + r]) + ao for t in range(ntap)]
+        rows.append(np.concatenate([ab[o:o + 4 * kc4] for o in offs]))
+    return np.array(rows, np.int64).reshape(r1 - r0, ntap * kc4 * 4)
 
 
-def gemm_u8_i8_i32_vnni(tile, m, n, kp, a32, lda4, wq, init, c, ldc):
-    a = a32.view(np.uint8)
-    W = _unpack_vnni(wq, n, kp, _nr(tile))
-    gemm_u8_q8_i32_generic(m, n, kp, a, lda4 * 4, W.reshape(-1), init, c, ldc)
-
-
-def gemm_u8_i8_q8_vnni(tile, m, n, kp, a32, lda4, wq, init, mb, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                       acc, out, ldo):
-    a = a32.view(np.uint8)
-    W = _unpack_vnni(wq, n, kp, _nr(tile)).astype(np.int64)
-    A = np.stack([a[i * lda4 * 4:i * lda4 * 4 + kp] for i in range(m)]).astype(np.int64)
+def igemm_u8_i8_q8_vnni(tile, r0, r1, n, ntap, kc4, a, ind, istr, ao, lda, wq, init, mult, lsh, rsh, fscale, nup,
+                        fp32, zp, lo, hi, c, ldc, mc):
+    if r1 <= r0:
+        return
+    A = igemm_a_rows(r0, r1, ntap, kc4, a, ind, istr, ao, lda)
+    W = _unpack_vnni(wq, n, ntap * kc4 * 4, _TILES[tile][1]).astype(np.int64)
     C = _requant(A @ W.T + init[:n].astype(np.int64), mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi)
-    for i in range(m):
-        out[i * ldo:i * ldo + n] = C[i]
+    for i, r in enumerate(range(r0, r1)):
+        c[r * ldc:r * ldc + n] = C[i]
 
 
-def conv2d_u8_i8_q8_vnni(xu, xu32, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile,
-                         direct, wq, init, padval, mb, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                         col, col32, acc, padv, out):
-    cg, ng = cin // groups, cout // groups
-    k = kh * kw * cg
-    kp = (k + 3) // 4 * 4
-    nr = _nr(tile)
+def gemm_u8_i8_q8_vnni(tile, m, n, kp, a, lda, wq, init, mult, lsh, rsh, fscale, nup, fp32, zp, lo, hi, out, ldo):
+    igemm_u8_i8_q8_vnni(tile, 0, m, n, 1, kp // 4, a, None, 0, 0, lda, wq, init, mult, lsh, rsh, fscale, nup, fp32,
+                        zp, lo, hi, out, ldo, 0)
+
+
+def conv2d_u8_i8_q8_vnni(tile, r0, r1, groups, cg, ng, ntap, kc4, a, ind, istr, lda, wq, init, mult, lsh, rsh,
+                         fscale, nup, fp32, zp, lo, hi, out, ldo, mc):
+    nr = _TILES[tile][1]
     npad = -(-ng // nr) * nr
-    gsz = npad * kp // 4
-    wmat = np.concatenate([_unpack_vnni(wq[g * gsz:(g + 1) * gsz], ng, kp, nr)[:, :k] for g in range(groups)])
-    ini = np.concatenate([init[g * npad:g * npad + ng] for g in range(groups)])
-    a = _conv_acc(xu, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, wmat, ini, padval)
-    out[:a.size] = _requant(a, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi).reshape(-1)
+    gsz = npad * ntap * kc4
+    for g in range(groups):
+        sl = slice(g * npad, None)
+        igemm_u8_i8_q8_vnni(tile, r0, r1, ng, ntap, kc4, a, ind, istr, g * cg, lda, wq[g * gsz:], init[sl], mult[sl],
+                            lsh[sl], rsh[sl], fscale[sl], nup - g * ng, fp32, zp, lo, hi, out[g * ng:], ldo, mc)
+
+
+def conv2d_qs8_vnni(x, xu, zoff, zlen, padval, tile, m, groups, cg, ng, ntap, kc4, ind, istr, lda, wq, init, mult, lsh,
+                    rsh, fscale, nup, fp32, zp, lo, hi, out, mc):
+    flip_i8_u8(x, xu[:x.shape[0]])
+    xu[zoff:zoff + zlen] = padval
+    conv2d_u8_i8_q8_vnni(tile, 0, m, groups, cg, ng, ntap, kc4, xu, ind, istr, lda, wq, init, mult, lsh, rsh, fscale,
+                         nup, fp32, zp, lo, hi, out, groups * ng, mc)
+
+
+def fc_qs8_vnni(x, k, kp, a, tile, m, n, wq, init, mult, lsh, rsh, fscale, nup, fp32, zp, lo, hi, out):
+    pack_rows_u8(x, m, k, kp, 128, a)
+    gemm_u8_i8_q8_vnni(tile, m, n, kp, a, kp, wq, init, mult, lsh, rsh, fscale, nup, fp32, zp, lo, hi, out, n)
 
 
 def dwconv_q8_q8_q8_rows(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo,

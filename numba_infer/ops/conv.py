@@ -9,9 +9,11 @@ sizes follow tflite/kernels/padding.h (``common.padding``).
 
 Hybrid (float32 input, constant int8 filter, "dynamic range"): the input is
 quantized once per image (all H*W*C values of a batch entry, XNNPack's
-num_nonbatch_dims=3 / TFLite's per-batch quantization), im2col pads with the
-image's zero point (a real 0), and the int8 GEMM of kernels/qgemm.py runs with
-a float epilogue.  numerics "xnnpack": asymmetric XNNPack parameters;
+num_nonbatch_dims=3 / TFLite's per-batch quantization), padding taps read the
+image's zero point (a real 0), and the int8 GEMM runs with a float epilogue:
+on AVX512-VNNI an indirect GEMM straight from the quantized image (an
+indirection buffer of input-pixel offsets per tap, built at prepare; no
+im2col, kernels/qgemm_vnni.py), else uint8 im2col + the generic GEMM.  numerics "xnnpack": asymmetric XNNPack parameters;
 "tflite": per-channel filters -> asymmetric (EvalHybridPerChannel),
 per-tensor -> symmetric (EvalHybrid).  Exception: XNNPack runs 1x1 stride-1
 convs as fully connected layers, quantized per pixel.
@@ -136,7 +138,8 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
     m = batch * oh * ow
     tile = qgemm.choose_qtile(m, ng)
     mr = qgemm.QTILES[tile][0]
-    wts = QD8Weights(f.value, groups, ng, kdim, kdim, 1, ng * kdim, wscale, bias, tile)
+    taps = kh * kw
+    wts = QD8Weights(f.value, groups, ng, kdim, kdim, 1, ng * kdim, wscale, bias, tile, taps=taps)
     kp = wts.kp
     # TFLite: per-channel filters -> asymmetric per image, per-tensor -> symmetric
     quant = row_quantizer(ctx, per_channel)
@@ -144,58 +147,73 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
     nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / Q8_GEMM_OP_PER_US, -(-m // mr))
     if not isa.VNNI:
         nt = 1                       # the portable int8 path stays single-threaded
-    if not tfl and kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0:
+    direct = kh == kw == 1 and sh == sw == 1 and pt == pl == 0
+    if not tfl and direct and groups == 1:
         # XNNPack runs a 1x1/stride-1 conv as a fully connected layer: one
         # quantization per pixel (row of cin), not per image (measured vs LiteRT)
         if nt > 1:
             return _rows_hybrid_mt(ctx, wts, m, cout, cin, nt, (batch, oh, ow, cout), lo, hi)
         return rows_hybrid(ctx, wts, m, cout, cin, quant, (batch, oh, ow, cout))
-    direct = kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0 and cin % 4 == 0 and isa.VNNI
-    mb = max(mr, QD8_IM2COL_BLOCK_BYTES // kp // mr * mr)
-    mb = min(mb, -(-(-(-m // mr)) // nt) * mr)        # at most one chunk's rows: ceil(tiles / nt) * mr
     img = h * w * cin
-    workspace = [((-(-batch * img // 4),), np.int32), ((batch,), F32), ((batch,), np.int32),
-                 ((nt * mb * kp // 4,), np.int32), ((nt * mb,), F32), ((nt * mb,), np.int32),
-                 ((nt + 1, 2), F32), ((1, 2), np.uint8)]
     # per-image quantization in nt chunks too (asymmetric quantizers; TFLite's symmetric one stays serial)
     quant_mt = nt > 1 and (not tfl or per_channel)
     wq, nks, ws_, bs = wts.wq, wts.nks, wts.ws, wts.bs
+    lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim)
+    if not isa.VNNI:
+        mb = max(mr, QD8_IM2COL_BLOCK_BYTES // kp // mr * mr)
+        mb = min(mb, -(-m // mr) * mr)
+        lowered.workspace = [((-(-batch * img // 4),), np.int32), ((batch,), F32), ((batch,), np.int32),
+                             ((mb * kp // 4,), np.int32), ((mb,), F32), ((mb,), np.int32)]
 
-    def bind(ins, outs, ws):
-        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-        xq32, sc, zp, col32, sa, za, mm, mq = ws
-        xq, col = xq32.view(np.uint8), col32.view(np.uint8)
-        if nt > 1:
-            from ..kernels.parallel_vnni import conv2d_qdu8_qc8w_f32_vnni_mt as conv_mt
+        def bind(ins, outs, ws):
+            xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+            xq32, sc, zp, col32, sa, za = ws
+            xq, col = xq32.view(np.uint8), col32.view(np.uint8)
+            qstep = quant(xf, batch, img, img, xq, sc, zp)
 
-            def run():
-                conv_mt(xq, xq32, sc, zp, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
-                        tile, direct, wq, nks, ws_, bs, tfl, mb, lo, hi, col, col32, sa, za, nt, of)
-        elif isa.VNNI:
-            from ..kernels.qgemm_vnni import conv2d_qdu8_qc8w_f32_vnni as conv
-
-            def run():
-                conv(xq, xq32, sc, zp, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile,
-                     direct, wq, nks, ws_, bs, tfl, mb, lo, hi, col, col32, sa, za, of)
-        else:
-            def run():
+            def step():
+                qstep()
                 qgemm.conv2d_qdu8_qc8w_f32_generic(xq, sc, zp, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh,
                                                    ow, groups, cout, wq, nks, ws_, bs, tfl, mb, lo, hi, col, sa, za,
                                                    of)
+            return step
+        lowered.bind = bind
+        return lowered
+    # AVX512-VNNI: indirect GEMM straight from the quantized image (no im2col)
+    kc4 = wts.kc4
+    zoff, zlen = batch * img + 4, cin + 4          # per-image zero-point pixels (+ the last word's over-read)
+    if direct:
+        ind, istr = wts.nks, 0                     # unused (same type as an indirection buffer)
+    else:
+        ind, istr = np.zeros(taps * m, np.int32), m
+        qgemm.conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, zoff, zlen, ind)
+    mc = qgemm.tile_mc(tile, kp)
+    lowered.workspace = [((-(-(zoff + batch * zlen) // 4),), np.int32), ((batch,), F32), ((batch,), np.int32),
+                         ((nt * mc,), F32), ((nt * mc,), np.int32), ((nt + 1, 2), F32), ((1, 2), np.uint8)]
+    qmode = 0 if not tfl else (1 if per_channel else 2)
 
-        if quant_mt:
-            x2, q2 = xf[:batch * img].reshape(batch, img), xq[:batch * img].reshape(batch, img)
+    def bind(ins, outs, ws):
+        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        xq32, sc, zp, sa, za, mm, mq = ws
+        xq = xq32.view(np.uint8)
+        x2, q2 = xf[:batch * img].reshape(batch, img), xq[:batch * img].reshape(batch, img)
+        if nt > 1:
+            from ..kernels import parallel_vnni as PV
+            conv_mt = PV.conv2d_qdu8_qc8w_f32_vnni_mt
+            qstep = ((lambda: par.dynquant_f32_qd8_mt(tfl, x2, q2, sc, zp, nt, mm, mq)) if quant_mt
+                     else quant(xf, batch, img, img, xq, sc, zp))
 
-            def qstep():
-                par.dynquant_f32_qd8_mt(tfl, x2, q2, sc, zp, nt, mm, mq)
-        else:
-            qstep = quant(xf, batch, img, img, xq, sc, zp)
-
-        def step():
-            qstep()
-            run()
-        return par.guarded(step) if nt > 1 else step
-    return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, workspace=workspace, flops=2 * m * cout * kdim)
+            def step():
+                qstep()
+                qgemm.fill_rows_u8(xq, zoff, zlen, batch, zlen, zp)
+                conv_mt(tile, m, groups, cg, ng, taps, kc4, xq, ind, istr, cin, sc, zp, oh * ow, wq, nks, ws_, bs,
+                        tfl, lo, hi, of, cout, mc, sa, za, nt)
+            return par.guarded(step)
+        from ..kernels.qgemm_vnni import conv2d_qd8_vnni
+        return lambda: conv2d_qd8_vnni(qmode, x2, q2, xq, sc, zp, zoff, zlen, tile, m, groups, cg, ng, taps, kc4, ind,
+                                       istr, cin, oh * ow, wq, nks, ws_, bs, tfl, lo, hi, of, mc, sa, za)
+    lowered.bind = bind
+    return lowered
 
 
 def _rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
@@ -209,7 +227,7 @@ def _rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
         x2, of = ins[0].reshape(-1)[:m * k].reshape(m, k), outs[0].reshape(-1)
         q32, sa, za = ws
         q2 = q32.view(np.uint8).reshape(m, kp)
-        return par.guarded(lambda: gemm_qd8_rows_f32_vnni_mt(0, x2, q2, q32, sa, za, tile, n, kp, wq, nks, ws_, bs,
-                                                             False, lo, hi, of, n, nt))
+        return par.guarded(lambda: gemm_qd8_rows_f32_vnni_mt(0, x2, q2, sa, za, tile, n, kp, wq, nks, ws_, bs, False,
+                                                             lo, hi, of, n, nt))
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])

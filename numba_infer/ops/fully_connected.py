@@ -87,15 +87,21 @@ class QD8Weights:
     """Constant int8 weights of G groups of [n, k] packed for the chosen ISA.
 
     VNNI: wq int32 words (pack_qc8w_vnni, per group back to back), params
-    [G][npad] with npad = n rounded up to the tile's NR.  Generic: wq int8
-    rows [G][n][kp], params [G][n].
+    [G][npad] with npad = n rounded up to the tile's NR; with taps > 1 (a conv,
+    contiguous [G, n, taps, k / taps] weights) each tap's channels are padded
+    to kc4*4 for the indirect GEMM (kernels/qgemm.py pack_igemm_weights), and
+    kp = taps * kc4 * 4.  Generic: wq int8 rows [G][n][kp], params [G][n].
     """
 
-    def __init__(self, wv, g, n, k, sn, sk, gstride, wscale, bias, tile):
+    def __init__(self, wv, g, n, k, sn, sk, gstride, wscale, bias, tile, taps=1):
         self.kp = kp = qgemm.kpad(k)
+        self.kc4 = kp // 4
         self.tile = tile
         wf = np.ascontiguousarray(wv, I8).reshape(-1)
-        if isa.VNNI:
+        if isa.VNNI and taps > 1:
+            self.wq, self.kc4, npad = qgemm.pack_igemm_weights(wf.reshape(g, n, taps, k // taps), tile)
+            self.kp = taps * self.kc4 * 4
+        elif isa.VNNI:
             nr = qgemm.QTILES[tile][1]
             npad = -(-n // nr) * nr
             words = qgemm.vnni_packed_words(n, k, nr)
@@ -121,12 +127,14 @@ def row_quantizer(ctx, asym):
     """The per-row quantizer of the numerics setting, as a bind-time helper:
     ``quant(xf, m, k, ldq, q8, scale, zpu)`` returns a zero-argument step that
     quantizes the m rows of k floats in xf into q8 (uint8 codes q + 128, row
-    stride ldq) with per-row scale and zpu = zero point + 128."""
+    stride ldq) with per-row scale and zpu = zero point + 128.  Its ``qmode``
+    attribute is the quantizer's number in the fused kernels (0 XNNPack,
+    1 TFLite asymmetric, 2 TFLite symmetric)."""
     numerics = ctx.settings.numerics
     if numerics == "xnnpack":
-        kern = dynquant.dynquant_f32_qd8_xnn
+        kern, qmode = dynquant.dynquant_f32_qd8_xnn, 0
     elif numerics == "tflite":
-        kern = dynquant.dynquant_f32_qd8_tflite if asym else dynquant.dynquant_f32_qs8_tflite_sym
+        kern, qmode = ((dynquant.dynquant_f32_qd8_tflite, 1) if asym else (dynquant.dynquant_f32_qs8_tflite_sym, 2))
     else:
         ctx.fail(f"unknown numerics setting {numerics!r}")
 
@@ -134,6 +142,7 @@ def row_quantizer(ctx, asym):
         x2 = xf[:m * k].reshape(m, k)
         q2 = q8[:m * ldq].reshape(m, ldq)
         return lambda: kern(x2, U8_OFFSET, q2, scale, zpu)
+    quant.qmode = qmode
     return quant
 
 
@@ -150,15 +159,16 @@ def _hybrid_bias(ctx, b, n):
     return np.array(b.value, F32).reshape(-1)
 
 
-def _gemm_step(wts, m, n, kp, q32, q8, sa, za, tfl, lo, hi, of, ldc):
-    """Zero-argument closure running the QD8 GEMM (ISA chosen at prepare)."""
-    if isa.VNNI:
-        from ..kernels.qgemm_vnni import gemm_qdu8_qc8w_f32_vnni
-        tile, wq, nks, ws, bs = wts.tile, wts.wq, wts.nks, wts.ws, wts.bs
-        return lambda: gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, q32, kp // 4, sa, za, wq, nks, ws, bs, tfl, lo, hi,
-                                               of, ldc)
-    g = qgemm.gemm_qdu8_qc8w_f32_generic
+def _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, ldc):
+    """Zero-argument closure running the QD8 GEMM on uint8 rows q8 (row
+    stride kp; ISA chosen at prepare)."""
     wq, nks, ws, bs = wts.wq, wts.nks, wts.ws, wts.bs
+    if isa.VNNI:
+        from ..kernels.qgemm_vnni import gemm_qdu8_qc8w_f32_rows_vnni
+        tile = wts.tile
+        return lambda: gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, of,
+                                                    ldc)
+    g = qgemm.gemm_qdu8_qc8w_f32_generic
     return lambda: g(m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, of, ldc)
 
 
@@ -181,7 +191,12 @@ def rows_hybrid(ctx, wts, m, n, k, quant, out_shape):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
         q32, sa, za = ws
         q8 = q32.view(np.uint8)
-        gemm = _gemm_step(wts, m, n, kp, q32, q8, sa, za, tfl, lo, hi, of, n)
+        if isa.VNNI:
+            from ..kernels.qgemm_vnni import gemm_qd8_rows_vnni
+            x2, q2 = xf[:m * k].reshape(m, k), q8[:m * kp].reshape(m, kp)
+            qmode, tile, wq, nks, wsc, bs = quant.qmode, wts.tile, wts.wq, wts.nks, wts.ws, wts.bs
+            return lambda: gemm_qd8_rows_vnni(qmode, x2, q2, sa, za, tile, n, kp, wq, nks, wsc, bs, tfl, lo, hi, of, n)
+        gemm = _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, n)
         qstep = quant(xf, m, k, kp, q8, sa, za)
 
         def step():
@@ -347,7 +362,7 @@ def _bmm_hybrid(ctx, x, y, m, n, k, nx, ny, ob, a_idx, w_idx, adj_x, adj_y):
             from ..kernels.qgemm_vnni import batch_matmul_qdu8_qc8w_f32_vnni as bmm
 
             def mm():
-                bmm(tile, m, n, kp, q32, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl, of)
+                bmm(tile, m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl, of)
         else:
             def mm():
                 qgemm.batch_matmul_qdu8_qc8w_f32_generic(m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl,

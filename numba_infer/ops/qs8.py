@@ -136,21 +136,6 @@ def _check_acc_range(ctx, k, qu8):
         ctx.fail(f"reduction length {k} can overflow the int32 accumulator", ModelValidationError)
 
 
-def _vnni_weights(wmat_g, init_g, tile):
-    """Per-group VNNI packing: wmat_g list of [ng, k] int8 -> (wq int32 words, init padded [groups][npad])."""
-    nr = qgemm.QTILES[tile][1]
-    ng, k = wmat_g[0].shape
-    kp = (k + 3) // 4 * 4
-    npad = -(-ng // nr) * nr
-    wq = np.zeros(len(wmat_g) * npad * kp, np.int8)
-    init = np.zeros(len(wmat_g) * npad, np.int32)
-    for g, wm in enumerate(wmat_g):
-        flat = np.ascontiguousarray(wm, np.int8).reshape(-1)
-        qgemm.pack_qc8w_vnni(flat, 0, k, 1, ng, k, nr, wq[g * npad * kp:(g + 1) * npad * kp])
-        init[g * npad:g * npad + ng] = init_g[g]
-    return wq.view(np.int32), init, kp
-
-
 # ---------------------------------------------------------------- CONV_2D
 def conv_2d_qs8(ctx):
     ctx.expect_inputs(2, 3)
@@ -190,22 +175,17 @@ def conv_2d_qs8(ctx):
     nimg = batch * h * w * cin
     lowered = Lowered(outputs=[((batch, oh, ow, cout), x.dtype)], flops=2 * m * cout * k)
     if vnni:
-        tile = qgemm.choose_qtile(m, ng)
-        mr = qgemm.QTILES[tile][0]
-        wq, init, _ = _vnni_weights([fm[g] for g in range(groups)], [r[1] for r in rows], tile)
-        direct = kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0 and cin % 4 == 0
-    else:
-        mr = 4
-        wt = np.concatenate([r[0] for r in rows])
-        init = np.concatenate([r[1] for r in rows])
-        direct = False
-    # threads: the VNNI path only (the portable int8 path stays single-threaded)
-    nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * k / Q8_GEMM_OP_PER_US, -(-m // mr)) if vnni else 1
+        lowered.bind = _conv_vnni(ctx, q, fm, [r[1] for r in rows], batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw,
+                                  pt, pl, oh, ow, groups, lowered)
+        return lowered
+    mr = 4
+    wt = np.concatenate([r[0] for r in rows])
+    init = np.concatenate([r[1] for r in rows])
     mb = max(mr, BLOCK_BYTES // max(kp, 4 * cout) // mr * mr)
-    mb = min(mb, -(-(-(-m // mr)) // nt) * mr)        # at most one chunk's rows: ceil(tiles / nt) * mr
+    mb = min(mb, -(-m // mr) * mr)
     flip = not q.qu8
-    lowered.workspace = [((-(-nimg // 4) if flip else 1,), np.int32), ((nt * mb * kp // 4,), np.int32),
-                         ((nt * mb * cout,), np.int32), ((batch,), np.uint8)]
+    lowered.workspace = [((-(-nimg // 4) if flip else 1,), np.int32), ((mb * kp // 4,), np.int32),
+                         ((mb * cout,), np.int32), ((batch,), np.uint8)]
     padval = np.int64(q.padval)
 
     def bind(ins, outs, ws):
@@ -213,23 +193,6 @@ def conv_2d_qs8(ctx):
         xu32, col32, acc, padv = ws
         col = col32.view(np.uint8)
         xu = xu32.view(np.uint8)[:nimg] if flip else xf
-        if nt > 1:
-            from ..kernels.parallel_vnni import conv2d_u8_i8_q8_vnni_mt
-
-            def step():
-                K.flip_i8_u8(xf, xu)
-                conv2d_u8_i8_q8_vnni_mt(xu, xu32, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups,
-                                        cout, tile, direct, wq, init, padval, mb, *qargs, col, col32, acc, padv, nt,
-                                        of)
-            return par.guarded(step)
-        if vnni:
-            from ..kernels.qs8_vnni import conv2d_u8_i8_q8_vnni
-
-            def step():
-                K.flip_i8_u8(xf, xu)
-                conv2d_u8_i8_q8_vnni(xu, xu32, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups,
-                                     cout, tile, direct, wq, init, padval, mb, *qargs, col, col32, acc, padv, of)
-            return step
 
         def run():
             K.conv2d_u8_q8_q8_generic(xu, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
@@ -243,6 +206,67 @@ def conv_2d_qs8(ctx):
         return step
     lowered.bind = bind
     return lowered
+
+
+class _VnniRequant:
+    """The per-channel requantization arrays of a VNNI op, padded per group to
+    the tile's NR (the layout of the packed weights)."""
+
+    def __init__(self, q, init, groups, npad):
+        def pad(v, dt):
+            return qgemm.pad_groups(v, groups, npad, dt)
+        self.init = pad(init, np.int32)
+        self.mult, self.lsh, self.rsh = pad(q.mult, np.int32), pad(q.lsh, np.int32), pad(q.rsh, np.int32)
+        self.fscale = pad(q.fscale, np.float32)
+        self.nup, self.fp32 = int(q.nup), bool(q.fp32)
+        self.zp, self.lo, self.hi = int(q.zo), int(q.lo), int(q.hi)
+
+    def args(self):
+        return (self.init, self.mult, self.lsh, self.rsh, self.fscale, self.nup, self.fp32, self.zp, self.lo, self.hi)
+
+
+def _conv_vnni(ctx, q, fm, inits, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, lowered):
+    """int8 CONV_2D on AVX512-VNNI: the input flipped to uint8 next to its
+    zero-point pixel, indirect GEMM over it (no im2col; 1x1 stride-1 convs read
+    the rows directly), requantization fused into the tile epilogue
+    (kernels/qs8_vnni.py).  Returns the bind function."""
+    ng, cg, taps = cout // groups, cin // groups, kh * kw
+    m = batch * oh * ow
+    nimg = batch * h * w * cin
+    tile = qgemm.choose_qtile(m, ng)
+    mr = qgemm.QTILES[tile][0]
+    wq, kc4, npad = qgemm.pack_igemm_weights(np.asarray(fm, np.int8).reshape(groups, ng, taps, cg), tile)
+    rq = _VnniRequant(q, np.concatenate(inits), groups, npad)
+    direct = kh == kw == 1 and sh == sw == 1 and pt == pl == 0
+    zoff, zlen = nimg + 4, cin + 4          # zero-point pixel (+ the over-read of the last pixel's word)
+    if direct:
+        ind, istr = rq.init, 0              # unused (same type as a real indirection buffer)
+    else:
+        ind, istr = np.zeros(taps * m, np.int32), m
+        qgemm.conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, zoff, 0, ind)
+    mc = qgemm.tile_mc(tile, taps * kc4 * 4)
+    nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * taps * cg / Q8_GEMM_OP_PER_US, -(-m // mr))
+    lowered.workspace = [((-(-(zoff + zlen) // 4),), np.int32)]
+    padval = int(q.padval)
+    rargs = rq.args()
+
+    def bind(ins, outs, ws):
+        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        xu = ws[0].view(np.uint8)
+        if nt > 1:
+            from ..kernels import parallel_vnni as PV
+            conv_mt = PV.conv2d_u8_i8_q8_vnni_mt
+            zl = np.full(1, padval, np.int64)
+
+            def step():
+                K.flip_i8_u8(xf, xu[:nimg])
+                qgemm.fill_rows_u8(xu, zoff, 0, 1, zlen, zl)
+                conv_mt(tile, m, groups, cg, ng, taps, kc4, xu, ind, istr, cin, wq, *rargs, of, cout, mc, nt)
+            return par.guarded(step)
+        from ..kernels.qs8_vnni import conv2d_qs8_vnni
+        return lambda: conv2d_qs8_vnni(xf, xu, zoff, zlen, padval, tile, m, groups, cg, ng, taps, kc4, ind, istr, cin,
+                                       wq, *rargs, of, mc)
+    return bind
 
 
 # ---------------------------------------------------------------- DEPTHWISE_CONV_2D
@@ -328,45 +352,53 @@ def fully_connected_qs8(ctx):
         ctx.fail("bias and zero-point correction overflow int32", ModelValidationError)
     qargs = q.args()
     vnni = isa.VNNI and not q.qu8
-    if vnni:
-        tile = qgemm.choose_qtile(m, n)
-        mr = qgemm.QTILES[tile][0]
-        wq, initp, _ = _vnni_weights([np.asarray(f.value).reshape(n, k)], [init], tile)
-    else:
-        mr = 4
-    nt = plan_threads(ctx.settings.num_threads, 2 * m * n * k / Q8_GEMM_OP_PER_US, -(-m // mr)) if vnni else 1
-    mb = max(mr, BLOCK_BYTES // (4 * n) // mr * mr)
-    mb = min(mb, -(-(-(-m // mr)) // nt) * mr)
     xor = np.int64(q.xor)
-    workspace = [((m * kp // 4,), np.int32), ((nt * mb * n,), np.int32)] + ([((1,), np.uint8)] if nt > 1 else [])
+    if vnni:
+        return _fc_vnni(ctx, q, np.asarray(f.value).reshape(n, k), init, m, n, k, kp, xor, out_shape, x.dtype)
+    mr = 4
+    mb = max(mr, BLOCK_BYTES // (4 * n) // mr * mr)
+    mb = min(mb, -(-m // mr) * mr)
+    workspace = [((m * kp // 4,), np.int32), ((mb * n,), np.int32)]
 
     def bind(ins, outs, ws):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
         a32, acc = ws[:2]
         a = a32.view(np.uint8)
-        if nt > 1:
-            # a 1x1 "direct" conv over m pixels of kp channels: the threaded QS8 conv driver
-            from ..kernels.parallel_vnni import conv2d_u8_i8_q8_vnni_mt
-            padv = ws[2]
-            one, z = np.int64(1), np.int64(0)
 
-            def step():
-                K.pack_rows_u8(xf, m, k, kp, xor, a)
-                conv2d_u8_i8_q8_vnni_mt(a, a32, one, one, m, kp, one, one, one, one, one, one, z, z, one, m, one, n,
-                                        tile, True, wq, initp, z, mb, *qargs, a, a32, acc, padv, nt, of)
-            return par.guarded(step)
-        if vnni:
-            from ..kernels.qs8_vnni import gemm_u8_i8_q8_vnni
-
-            def step():
-                K.pack_rows_u8(xf, m, k, kp, xor, a)
-                gemm_u8_i8_q8_vnni(tile, m, n, kp, a32, kp // 4, wq, initp, mb, *qargs, acc, of, n)
-        else:
-            def step():
-                K.pack_rows_u8(xf, m, k, kp, xor, a)
-                K.gemm_u8_q8_q8_generic(m, n, kp, a, wt, init, mb, *qargs, acc, of)
+        def step():
+            K.pack_rows_u8(xf, m, k, kp, xor, a)
+            K.gemm_u8_q8_q8_generic(m, n, kp, a, wt, init, mb, *qargs, acc, of)
         return step
     return Lowered(outputs=[(out_shape, x.dtype)], bind=bind, workspace=workspace, flops=2 * m * n * k)
+
+
+def _fc_vnni(ctx, q, wmat, init, m, n, k, kp, xor, out_shape, dtype):
+    """int8 FULLY_CONNECTED on AVX512-VNNI: the rows packed to uint8 (x ^ 0x80,
+    zero padded to kp), GEMM with the requantization fused into the tile epilogue; threaded as a
+    1x1 conv over the rows when large (kernels/parallel_vnni.py)."""
+    tile = qgemm.choose_qtile(m, n)
+    mr = qgemm.QTILES[tile][0]
+    wq, _, npad = qgemm.pack_igemm_weights(np.asarray(wmat, np.int8).reshape(1, n, 1, k), tile)
+    rq = _VnniRequant(q, init, 1, npad)
+    rargs = rq.args()
+    nt = plan_threads(ctx.settings.num_threads, 2 * m * n * k / Q8_GEMM_OP_PER_US, -(-m // mr))
+    mc = qgemm.tile_mc(tile, kp)
+
+    def bind(ins, outs, ws):
+        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        a = ws[0].view(np.uint8)
+        if nt > 1:
+            from ..kernels import parallel_vnni as PV
+            conv_mt = PV.conv2d_u8_i8_q8_vnni_mt
+
+            def step():
+                K.pack_rows_u8(xf, m, k, kp, 128, a)
+                conv_mt(tile, m, 1, kp, n, 1, kp // 4, a, rq.init, 0, kp, wq, *rargs, of, n, mc, nt)
+            return par.guarded(step)
+        from ..kernels.qs8_vnni import fc_qs8_vnni
+        return lambda: fc_qs8_vnni(xf, k, kp, a, tile, m, n, wq, *rargs, of)
+    return Lowered(outputs=[(out_shape, dtype)], bind=bind, workspace=[((m * kp // 4 + 1,), np.int32)],
+                   flops=2 * m * n * k)
 
 
 # ---------------------------------------------------------------- BATCH_MATMUL

@@ -40,6 +40,33 @@ def test_dynquant_variants(k):
                 np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("k", [1, 16, 33, 100])
+def test_dynquant_xnn_strides(k):
+    """Rows wider than K (the GEMMs' row stride) and non-unit strides (the
+    scalar fallback) give the same codes; bytes past K are left alone."""
+    x = _rows(k, k + 1)
+    M = x.shape[0]
+    exp = (np.zeros((M, k), np.uint8), np.zeros(M, np.float32), np.zeros(M, np.int32))
+    R.dynquant_f32_qd8_xnn(x, 128, *exp)
+    for q in (np.full((M, k + 5), 7, np.uint8), np.full((M, 2 * k), 7, np.uint8)[:, ::2]):
+        s, z = np.zeros(M, np.float32), np.zeros(M, np.int32)
+        K.dynquant_f32_qd8_xnn(x, 128, q, s, z)
+        np.testing.assert_array_equal(q[:, :k], exp[0])
+        np.testing.assert_array_equal(s, exp[1])
+        np.testing.assert_array_equal(z, exp[2])
+        if q.shape[1] > k:
+            assert (q[:, k:] == 7).all()
+    xs = np.repeat(x, 2, axis=1)[:, ::2]                  # strided x
+    q, s, z = np.zeros((M, k), np.uint8), np.zeros(M, np.float32), np.zeros(M, np.int32)
+    K.dynquant_f32_qd8_xnn(xs, 128, q, s, z)
+    np.testing.assert_array_equal(q, exp[0])
+    q1, s1, z1 = np.zeros(k, np.uint8), np.zeros(M, np.float32), np.zeros(M, np.int32)
+    for fn in (K.row_qd8_xnn_simd, R.row_qd8_xnn_simd):
+        fn(x[3], 128, q1, s1, z1, 3)
+        np.testing.assert_array_equal(q1, exp[0][3])
+        assert s1[3] == exp[1][3] and z1[3] == exp[2][3]
+
+
 def test_known_values():
     x = np.zeros((1, 4), np.float32)
     q, s, z = np.zeros((1, 4), np.int8), np.zeros(1, np.float32), np.zeros(1, np.int32)

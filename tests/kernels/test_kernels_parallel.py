@@ -161,20 +161,23 @@ def test_conv2d_int8_vnni_mt(threads, direct, nt):
     batch, h, w, cin, cout = 2, 7, 6, 8, 70
     kh = kw = 1 if direct else 3
     p = 0 if direct else 1
-    oh, ow, k = h, w, kh * kw * cin
-    kp = (k + 3) // 4 * 4
-    tile, nr = 1, 64
-    npad = -(-cout // nr) * nr
+    oh, ow, taps = h, w, kh * kw
+    tile = 1
     m = batch * oh * ow
-    mb = 12
-    wq8 = np.zeros(npad * kp, np.int8)
-    Q.pack_qc8w_vnni(rng.integers(-127, 128, cout * k).astype(np.int8), 0, k, 1, cout, k, nr, wq8)
-    wq = wq8.view(np.int32)
-    geo = (batch, h, w, cin, kh, kw, 1, 1, 1, 1, p, p, oh, ow, 1, cout, tile, direct, wq)
+    nimg = batch * h * w * cin
+    wq, kc4, npad = Q.pack_igemm_weights(rng.integers(-127, 128, (1, cout, taps, cin)).astype(np.int8), tile)
+    zoff, zlen = nimg + 4, cin + 4
+    xq = np.zeros(zoff + batch * zlen, np.uint8)
+    xq[:nimg] = rng.integers(0, 256, nimg)
+    ind = np.zeros(taps * m, np.int32)
+    Q.conv_indirection(batch, h, w, cin, kh, kw, 1, 1, 1, 1, p, p, oh, ow, zoff, zlen, ind)
+    istr = 0 if direct else m
+    mc = 12
+    geo = (tile, m, 1, cin, cout, taps, kc4, xq, ind, istr, cin)
     # QD8-F32: per-image uint8 activations
-    xq = rng.integers(0, 256, batch * h * w * cin).astype(np.uint8)
     sc = rng.uniform(0.01, 0.1, batch).astype(np.float32)
     zpu = rng.integers(100, 156, batch).astype(np.int32)
+    Q.fill_rows_u8(xq, zoff, zlen, batch, zlen, zpu)
     nks = rng.integers(-3000, 3000, npad).astype(np.int32)
     wsc = rng.uniform(1e-3, 1e-2, npad).astype(np.float32)
     bs = rng.standard_normal(npad).astype(np.float32)
@@ -182,33 +185,31 @@ def test_conv2d_int8_vnni_mt(threads, direct, nt):
     for tfl in (False, True):
         exp = np.zeros(m * cout, np.float32)
         got = np.zeros_like(exp)
-        col = np.zeros(mb * kp // 4, np.int32)
-        QV.conv2d_qdu8_qc8w_f32_vnni(xq, xq.view(np.int32), sc, zpu, *geo[:-1], wq, nks, wsc, bs, tfl, mb, lo, hi,
-                                     col.view(np.uint8), col, np.zeros(mb, np.float32), np.zeros(mb, np.int32), exp)
-        colt = np.zeros(nt * mb * kp // 4, np.int32)
-        PV.conv2d_qdu8_qc8w_f32_vnni_mt(xq, xq.view(np.int32), sc, zpu, *geo[:-1], wq, nks, wsc, bs, tfl, mb, lo,
-                                        hi, colt.view(np.uint8), colt, np.zeros(nt * mb, np.float32),
-                                        np.zeros(nt * mb, np.int32), nt, got)
+        QV.conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, 1, cin, cout, taps, kc4, xq, ind, istr, cin, sc, zpu, oh * ow, wq, nks,
+                                     wsc, bs, tfl, lo, hi, exp, cout, mc, np.zeros(mc, np.float32),
+                                     np.zeros(mc, np.int32))
+        PV.conv2d_qdu8_qc8w_f32_vnni_mt(*geo, sc, zpu, oh * ow, wq, nks, wsc, bs, tfl, lo, hi, got, cout, mc,
+                                        np.zeros(nt * mc, np.float32), np.zeros(nt * mc, np.int32), nt)
         assert_array_equal(got, exp)
         ref = np.zeros_like(exp)
-        R.conv2d_qdu8_qc8w_f32_vnni_mt(xq, xq.view(np.int32), sc, zpu, *geo[:-1], wq, nks, wsc, bs, tfl, mb, lo, hi,
-                                       None, None, None, None, nt, ref)
+        R.conv2d_qdu8_qc8w_f32_vnni_mt(*geo, sc, zpu, oh * ow, wq, nks, wsc, bs, tfl, lo, hi, ref, cout, mc, None,
+                                       None, nt)
         # the twin emulates XNNPack's fma with a double rounding (kernels/reference/qgemm.py)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6 * np.abs(ref).max())
-    # QS8: int32 tiles + requantization per row block
+    # QS8: requantization fused into the tiles
+    Q.fill_rows_u8(xq, zoff, zlen, batch, zlen, np.full(batch, 130))
     init = rng.integers(-5000, 5000, npad).astype(np.int32)
-    mult = rng.integers(1 << 30, (1 << 31) - 1, cout).astype(np.int32)
-    q = (mult, np.zeros(cout, np.int32), rng.integers(8, 14, cout).astype(np.int32), I(cout // 2),
-         rng.uniform(1e-4, 1e-3, cout).astype(np.float32), False, I(4), I(-128), I(127))
+    mult = rng.integers(1 << 30, (1 << 31) - 1, npad).astype(np.int32)
+    q = (init, mult, np.zeros(npad, np.int32), rng.integers(8, 14, npad).astype(np.int32),
+         rng.uniform(1e-4, 1e-3, npad).astype(np.float32), cout // 2, False, 4, -128, 127)
     exp8 = np.zeros(m * cout, np.int8)
     got8 = np.zeros_like(exp8)
-    col = np.zeros(mb * kp // 4, np.int32)
-    SV.conv2d_u8_i8_q8_vnni(xq, xq.view(np.int32), *geo, init, I(130), mb, *q, col.view(np.uint8), col,
-                            np.zeros(mb * cout, np.int32), np.zeros(batch, np.uint8), exp8)
-    colt = np.zeros(nt * mb * kp // 4, np.int32)
-    PV.conv2d_u8_i8_q8_vnni_mt(xq, xq.view(np.int32), *geo, init, I(130), mb, *q, colt.view(np.uint8), colt,
-                               np.zeros(nt * mb * cout, np.int32), np.zeros(batch, np.uint8), nt, got8)
+    SV.conv2d_u8_i8_q8_vnni(tile, 0, m, 1, cin, cout, taps, kc4, xq, ind, istr, cin, wq, *q, exp8, cout, mc)
+    PV.conv2d_u8_i8_q8_vnni_mt(*geo, wq, *q, got8, cout, mc, nt)
     assert_array_equal(got8, exp8)
+    ref8 = np.zeros_like(exp8)
+    R.conv2d_u8_i8_q8_vnni_mt(*geo, wq, *q, ref8, cout, mc, nt)
+    assert_array_equal(got8, ref8)
 
 
 @pytest.mark.skipif(not isa.VNNI, reason="needs AVX512-VNNI")
@@ -235,11 +236,11 @@ def test_gemm_qd8_rows_vnni_mt(threads, qmode):
     exp = np.zeros(m * n, np.float32)
     QV.gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, q1, kp // 4, sa1, za1, wq, nks, wsc, bs, tfl, lo, hi, exp, n)
     for nt in (2, 3):
-        q2 = np.zeros(m * kp // 4, np.int32)
+        q2 = np.zeros(m * kp, np.uint8)
         sa2, za2 = np.zeros(m, np.float32), np.zeros(m, np.int32)
         got = np.zeros(m * n, np.float32)
-        PV.gemm_qd8_rows_f32_vnni_mt(qmode, x, q2.view(np.uint8).reshape(m, kp), q2, sa2, za2, tile, n, kp, wq, nks,
-                                     wsc, bs, tfl, lo, hi, got, n, nt)
+        PV.gemm_qd8_rows_f32_vnni_mt(qmode, x, q2.reshape(m, kp), sa2, za2, tile, n, kp, wq, nks, wsc, bs, tfl, lo, hi,
+                                     got, n, nt)
         assert_array_equal(got, exp)
         assert_array_equal(sa2, sa1)
         assert_array_equal(za2, za1)

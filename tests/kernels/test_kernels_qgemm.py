@@ -21,6 +21,9 @@ from numba_infer import isa
 from numba_infer.kernels import _gen_ukernels, dynquant, qgemm
 from numba_infer.kernels.reference import qgemm as R
 
+if isa.VNNI:
+    from numba_infer.kernels import qgemm_vnni as QV
+
 INF = np.float32(np.inf)
 
 
@@ -71,10 +74,10 @@ def test_gemm_generic(rng, m, k, n, tfl):
 
 @pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
 @pytest.mark.parametrize("m,k,n", SHAPES)
-@pytest.mark.parametrize("tile", [0, 1, 2])
+@pytest.mark.parametrize("tile", sorted(qgemm.QTILES))
 @pytest.mark.parametrize("tfl", [False, True])
 def test_gemm_vnni(rng, m, k, n, tile, tfl):
-    from numba_infer.kernels.qgemm_vnni import gemm_qdu8_qc8w_f32_vnni
+    from numba_infer.kernels.qgemm_vnni import gemm_qdu8_qc8w_f32_rows_vnni, gemm_qdu8_qc8w_f32_vnni
     kp = qgemm.kpad(k)
     _, q, s, z = quantized_rows(rng, m, k, kp)
     w, ws, b = weights(rng, n, k)
@@ -93,6 +96,108 @@ def test_gemm_vnni(rng, m, k, n, tile, tfl):
     got = np.full(m * n, np.nan, np.float32)
     gemm_qdu8_qc8w_f32_vnni(tile, m, n, kp, q.view(np.int32), kp // 4, s, z, wq, nks, wsp, bsp, tfl, lo, hi, got, n)
     np.testing.assert_array_equal(got.reshape(m, n), ref)
+    # the same on the uint8 rows with a row stride wider than kp
+    a2 = np.zeros((m, kp + 8), np.uint8)
+    a2[:, :kp] = q.reshape(m, kp)
+    got2 = np.full(m * (n + 3), np.nan, np.float32)
+    gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, a2.reshape(-1), kp + 8, s, z, wq, nks, wsp, bsp, tfl, lo, hi, got2,
+                                 n + 3)
+    np.testing.assert_array_equal(got2.reshape(m, n + 3)[:, :n], ref)
+    assert np.isnan(got2.reshape(m, n + 3)[:, n:]).all()
+
+
+# (batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups): odd channel counts (cin % 4 != 0:
+# padded tap words), strides, dilations, asymmetric padding, groups, 1x1 direct, 5x5
+IGEMM_CONV = [
+    (1, 5, 5, 4, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+    (2, 7, 6, 6, 65, 3, 2, 2, 1, 1, 2, 1, 0, 1),
+    (1, 6, 6, 8, 12, 3, 3, 1, 1, 1, 1, 0, 0, 2),
+    (1, 4, 4, 16, 33, 1, 1, 1, 1, 1, 1, 0, 0, 1),
+    (1, 9, 11, 3, 17, 5, 5, 2, 2, 1, 1, 2, 2, 1),
+    (1, 8, 8, 5, 50, 3, 3, 1, 1, 2, 2, 2, 2, 1),
+    (3, 5, 7, 9, 6, 1, 1, 2, 2, 1, 1, 0, 0, 3),
+    (1, 3, 13, 7, 100, 1, 1, 1, 1, 1, 1, 0, 0, 1),
+]
+
+
+def igemm_setup(rng, c, tile, per_image_zp):
+    """Inputs of the VNNI indirect-GEMM conv drivers: the uint8 image buffer with
+    its zero-point pixels, the indirection buffer, packed weights."""
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = c
+    oh = (h + 2 * pt - ((kh - 1) * dh + 1)) // sh + 1
+    ow = (w + 2 * pl - ((kw - 1) * dw + 1)) // sw + 1
+    cg, ng, taps = cin // groups, cout // groups, kh * kw
+    m, nimg = batch * oh * ow, batch * h * w * cin
+    wm = rng.integers(-127, 128, (cout, taps * cg)).astype(np.int8)
+    wq, kc4, npad = qgemm.pack_igemm_weights(wm.reshape(groups, ng, taps, cg), tile)
+    zoff, zlen = nimg + 4, cin + 4
+    zpv = rng.integers(0, 256, batch) if per_image_zp else np.full(batch, 77)
+    buf = np.zeros(zoff + batch * zlen, np.uint8)
+    buf[:nimg] = rng.integers(0, 256, nimg)
+    direct = kh == kw == 1 and sh == sw == 1 and pt == pl == 0
+    ind = np.zeros(max(taps * m, 1), np.int32)
+    for mod in (qgemm, R):
+        ind2 = np.zeros_like(ind)
+        mod.conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, zoff, zlen, ind2)
+        buf2 = buf.copy()
+        mod.fill_rows_u8(buf2, zoff, zlen, batch, zlen, zpv)
+        if mod is qgemm:
+            ind, bufk = ind2, buf2
+        else:
+            np.testing.assert_array_equal(ind2, ind)
+            np.testing.assert_array_equal(buf2, bufk)
+    geo = dict(m=m, oh=oh, ow=ow, cg=cg, ng=ng, taps=taps, kc4=kc4, npad=npad, istr=0 if direct else m, zpv=zpv,
+               nimg=nimg)
+    return bufk, ind, wm, wq, geo
+
+
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("c", IGEMM_CONV)
+@pytest.mark.parametrize("tile", sorted(qgemm.QTILES))
+def test_conv_igemm_vnni(rng, c, tile):
+    """The QD8 indirect-GEMM conv against the twin, and against the
+    im2col + GEMM formulation of the same conv (independent of the
+    indirection buffer)."""
+    from numba_infer.kernels.qgemm_vnni import conv2d_qdu8_qc8w_f32_vnni
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = c
+    buf, ind, wm, wq, g = igemm_setup(rng, c, tile, True)
+    scale = rng.uniform(0.01, 0.1, batch).astype(np.float32)
+    zpu = g["zpv"].astype(np.int32)
+    nks, ws, bs = (rng.integers(-3000, 3000, groups * g["npad"]).astype(np.int32),
+                   rng.uniform(1e-3, 1e-2, groups * g["npad"]).astype(np.float32),
+                   rng.standard_normal(groups * g["npad"]).astype(np.float32))
+    lo, hi = np.float32(-3), np.float32(3)
+    m = g["m"]
+    for tfl in (False, True):
+        mc = qgemm.QTILES[tile][0] * 2
+        outs = []
+        for mod in (QV, R):
+            out = np.full(m * cout + 5, np.nan, np.float32)
+            mod.conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, groups, g["cg"], g["ng"], g["taps"], g["kc4"], buf, ind,
+                                          g["istr"], cin, scale, zpu, g["oh"] * g["ow"], wq, nks, ws, bs, tfl, lo, hi,
+                                          out, cout, mc, np.zeros(mc, np.float32), np.zeros(mc, np.int32))
+            outs.append(out)
+        # the twin emulates XNNPack's fma with a double rounding (reference/qgemm.py qd8_epilogue)
+        np.testing.assert_allclose(outs[0], outs[1], rtol=0, atol=1e-6 * np.nanmax(np.abs(outs[1])))
+        assert np.isnan(outs[0][m * cout:]).all()
+        if tfl:                                   # TFLite order: no fma, bit-exact
+            np.testing.assert_array_equal(outs[0], outs[1])
+        # independent check: im2col of the image (padding = the image's zero point) x W
+        col = np.zeros(m * qgemm.kpad(kh * kw * g["cg"]), np.uint8)
+        k = kh * kw * g["cg"]
+        kp = qgemm.kpad(k)
+        xq = buf[:g["nimg"]]
+        y = np.zeros((m, cout), np.float32)
+        for gi in range(groups):
+            R.im2col_u8(xq, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, g["oh"], g["ow"], gi * g["cg"], g["cg"], 0, m,
+                        zpu.astype(np.uint8), kp, col)
+            rows = np.arange(m) // (g["oh"] * g["ow"])
+            acc = R.qd8_acc(col.reshape(m, kp)[:, :k], zpu[rows], wm[gi * g["ng"]:(gi + 1) * g["ng"]])
+            sl = slice(gi * g["npad"], gi * g["npad"] + g["ng"])
+            nk = -wm[gi * g["ng"]:(gi + 1) * g["ng"]].astype(np.int64).sum(1)
+            acc2 = acc - nk[None, :] * zpu[rows][:, None] + nks[sl].astype(np.int64)[None, :] * zpu[rows][:, None]
+            y[:, gi * g["ng"]:(gi + 1) * g["ng"]] = R.qd8_epilogue(acc2, scale[rows], ws[sl], bs[sl], tfl, lo, hi)
+        np.testing.assert_allclose(outs[0][:m * cout].reshape(m, cout), y, rtol=0, atol=1e-6 * np.abs(y).max())
 
 
 def test_int32_stress(rng):

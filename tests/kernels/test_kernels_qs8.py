@@ -8,6 +8,7 @@ from numba_infer import isa
 from numba_infer.kernels import _gen_ukernels, qgemm, qs8 as K
 from numba_infer.kernels.reference import qs8 as R
 from numba_infer.quant import quantize_multipliers
+from test_kernels_qgemm import IGEMM_CONV, igemm_setup
 
 
 def qparams(rng, n, fp32, nup, tie=False):
@@ -125,61 +126,101 @@ def test_conv_generic(c, fp32):
 
 
 @pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
-@pytest.mark.parametrize("c", CONV)
-@pytest.mark.parametrize("tile", [0, 1, 2])
+@pytest.mark.parametrize("c", range(len(IGEMM_CONV)))
+@pytest.mark.parametrize("tile", sorted(qgemm.QTILES))
 def test_conv_vnni(c, tile):
+    """Indirect-GEMM int8 conv (uint8 activations) with the fused requantization (fp32 and TFLite fixed point with
+    a half-up / half-away channel split) vs the twin and vs the generic im2col
+    conv twin (_conv_acc), which shares no code with it."""
     from numba_infer.kernels import qs8_vnni as KV
-    from numba_infer.kernels.reference import qs8 as RV
-    rng = np.random.default_rng(2)
-    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = c
-    oh, ow, k, kp, nimg, xu32, wm, init = _conv_setup(rng, c)
-    nr = qgemm.QTILES[tile][1]
-    ng = cout // groups
-    npad = -(-ng // nr) * nr
-    wq = np.zeros(groups * npad * kp, np.int8)
-    ini = np.zeros(groups * npad, np.int32)
-    for g in range(groups):
-        qgemm.pack_qc8w_vnni(np.ascontiguousarray(wm[g * ng:(g + 1) * ng]).reshape(-1), 0, k, 1, ng, k, nr,
-                             wq[g * npad * kp:])
-        ini[g * npad:g * npad + ng] = init[g * ng:(g + 1) * ng]
-    direct = kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0 and cin % 4 == 0
-    args = qparams(rng, cout, tile == 1, cout)
-    mb = 14 * 2
-    outs = []
-    for mod in (KV, RV):
-        out = np.zeros(batch * oh * ow * cout, np.int8)
-        col32 = np.zeros(mb * kp // 4, np.int32)
-        mod.conv2d_u8_i8_q8_vnni(xu32.view(np.uint8)[:nimg], xu32, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl,
-                                 oh, ow, groups, cout, tile, direct, wq.view(np.int32), ini, 77, mb, *args,
-                                 col32.view(np.uint8), col32, np.zeros(mb * cout, np.int32),
-                                 np.zeros(batch, np.uint8), out)
-        outs.append(out)
-    np.testing.assert_array_equal(*outs)
+    rng = np.random.default_rng(c * 7 + tile)
+    case = IGEMM_CONV[c]
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = case
+    buf, ind, wm, wq, g = igemm_setup(rng, case, tile, False)         # zero-point pixel: byte 77
+    init = rng.integers(-5000, 5000, cout).astype(np.int32)
+    m = g["m"]
+    acc = R._conv_acc(buf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, g["oh"], g["ow"], groups, cout, wm, init,
+                      77)
+    a = buf
+    for fp32 in (True, False):
+        args = qparams(rng, cout, fp32, cout // 3, tie=not fp32)
+        mult, lsh, rsh, nup, fscale = args[:5]
+        pad = [qgemm.pad_groups(v, groups, g["npad"], v.dtype) for v in (init, mult, lsh, rsh, fscale)]
+        exp = R._requant(acc, mult, lsh, rsh, nup, fscale, fp32, -3, -128, 127)
+        mc = qgemm.QTILES[tile][0] * 3
+        for mod in (KV, R):
+            out = np.full(m * cout + 7, 99, np.int8)
+            mod.conv2d_u8_i8_q8_vnni(tile, 0, m, groups, g["cg"], g["ng"], g["taps"], g["kc4"], a, ind, g["istr"],
+                                     cin, wq, *pad, nup, fp32, -3, -128, 127, out, cout, mc)
+            np.testing.assert_array_equal(out[:m * cout].reshape(m, cout), exp)
+            assert (out[m * cout:] == 99).all()
+        # a row range only (the threaded drivers' chunks)
+        r0, r1 = m // 3, m - 1
+        out = np.full(m * cout, 99, np.int8)
+        KV.conv2d_u8_i8_q8_vnni(tile, r0, r1, groups, g["cg"], g["ng"], g["taps"], g["kc4"], a, ind, g["istr"], cin,
+                                wq, *pad, nup, fp32, -3, -128, 127, out, cout, mc)
+        o2 = out.reshape(m, cout)
+        np.testing.assert_array_equal(o2[r0:r1], exp[r0:r1])
+        assert (o2[:r0] == 99).all() and (o2[r1:] == 99).all()
 
 
 @pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
-@pytest.mark.parametrize("m,n,k", [(1, 10, 7), (7, 64, 64), (13, 65, 300), (29, 31, 12)])
-@pytest.mark.parametrize("tile", [0, 1, 2])
+@pytest.mark.parametrize("case", [1, 3, 7])
+def test_conv_qs8_vnni_step(case):
+    """The whole-op entry kernel: flip + zero-point pixel + conv."""
+    from numba_infer.kernels import qs8_vnni as KV
+    rng = np.random.default_rng(5 + case)
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = IGEMM_CONV[case]
+    tile = 2
+    buf, ind, wm, wq, g = igemm_setup(rng, IGEMM_CONV[case], tile, False)
+    x8 = (buf[:g["nimg"]] ^ 128).view(np.int8)
+    if g["istr"]:                           # one zero-point pixel for every image (stride 0)
+        qgemm.conv_indirection(batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, g["oh"], g["ow"], g["nimg"] + 4, 0, ind)
+    init = rng.integers(-5000, 5000, cout).astype(np.int32)
+    args = qparams(rng, cout, True, cout)
+    pad = [qgemm.pad_groups(v, groups, g["npad"], v.dtype) for v in (init,) + args[:3]] + \
+        [qgemm.pad_groups(args[4], groups, g["npad"], np.float32)]
+    outs = []
+    for mod in (KV, R):
+        xu = np.zeros(buf.size + 8, np.uint8)
+        out = np.zeros(g["m"] * cout, np.int8)
+        mod.conv2d_qs8_vnni(x8, xu, g["nimg"] + 4, cin + 4, 77, tile, g["m"], groups, g["cg"], g["ng"], g["taps"],
+                            g["kc4"], ind, g["istr"], cin, wq, *pad, args[3], True, -3, -128, 127, out, 16)
+        outs.append(out)
+        np.testing.assert_array_equal(xu[:g["nimg"]], buf[:g["nimg"]])
+    np.testing.assert_array_equal(*outs)
+    acc = R._conv_acc(buf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, g["oh"], g["ow"], groups, cout, wm, init,
+                      77)
+    np.testing.assert_array_equal(outs[0].reshape(g["m"], cout), R._requant(acc, *args[:5], True, -3, -128, 127))
+
+
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("m,n,k", [(1, 10, 7), (7, 64, 64), (13, 65, 300), (29, 31, 12), (9, 100, 33)])
+@pytest.mark.parametrize("tile", sorted(qgemm.QTILES))
 def test_gemm_vnni(m, n, k, tile):
     from numba_infer.kernels import qs8_vnni as KV
     rng = np.random.default_rng(m + n + k)
     kp = (k + 3) // 4 * 4
-    nr = qgemm.QTILES[tile][1]
-    npad = -(-n // nr) * nr
     wm = rng.integers(-127, 128, (n, k)).astype(np.int8)
-    wq = np.zeros(npad * kp, np.int8)
-    qgemm.pack_qc8w_vnni(wm.reshape(-1), 0, k, 1, n, k, nr, wq)
-    init = np.zeros(npad, np.int32)
-    init[:n] = rng.integers(-5000, 5000, n)
-    a32 = rng.integers(0, 1 << 32, m * kp // 4, dtype=np.uint64).astype(np.uint32).view(np.int32)
-    args = qparams(rng, n, False, n // 3)
-    outs = []
-    for mod in (KV, R):
-        out = np.zeros(m * n, np.int8)
-        mod.gemm_u8_i8_q8_vnni(tile, m, n, kp, a32, kp // 4, wq.view(np.int32), init, 8, *args,
-                               np.zeros(8 * n, np.int32), out, n)
-        outs.append(out)
-    np.testing.assert_array_equal(*outs)
+    wq, _, npad = qgemm.pack_igemm_weights(wm.reshape(1, n, 1, k), tile)
+    init = rng.integers(-5000, 5000, n).astype(np.int32)
+    x = rng.integers(-128, 128, m * k).astype(np.int8)
+    a = np.zeros(m * kp, np.uint8)
+    K.pack_rows_u8(x, m, k, kp, 128, a)
+    A = x.reshape(m, k).astype(np.int64) + 128
+    for fp32 in (False, True):
+        args = qparams(rng, n, fp32, n // 3)
+        pad = [qgemm.pad_groups(v, 1, npad, v.dtype) for v in (init,) + args[:3]] + \
+            [qgemm.pad_groups(args[4], 1, npad, np.float32)]
+        exp = R._requant(A @ wm.astype(np.int64).T + init, *args[:5], fp32, *args[6:])
+        for mod in (KV, R):
+            out = np.zeros(m * n, np.int8)
+            mod.gemm_u8_i8_q8_vnni(tile, m, n, kp, a, kp, wq, *pad, args[3], fp32, *args[6:], out, n)
+            np.testing.assert_array_equal(out.reshape(m, n), exp)
+            out = np.zeros(m * n, np.int8)
+            mod.fc_qs8_vnni(x, k, kp, np.zeros(m * kp + 4, np.uint8), tile, m, n, wq, *pad, args[3], fp32, *args[6:],
+                            out)
+            np.testing.assert_array_equal(out.reshape(m, n), exp)
 
 
 @pytest.mark.parametrize("xdt", [np.int8, np.uint8])
