@@ -167,11 +167,11 @@ def sum_q_f32(x, scale, bias, out_zp, qmin, qmax, out):
 
 
 @kernel
-def mean_f32_xnn(x, scale, lanes, out):
+def mean_f32_xnn(x, scale, out):
     """float32 MEAN as LiteRT's default delegate (XNNPack reduce) computes it on AVX-512.
 
-    x: (outer, r, inner) C-contiguous; out: (outer, inner); scale = float32(1) / float32(r);
-    lanes: float32[16], unused (kept for the call signature).  No fastmath: the order below
+    x: (outer, r, inner) C-contiguous; out: (outer, inner); scale = float32(1) / float32(r).
+    No fastmath: the order below
     is the result.
 
     inner > 1 (f32-rdsum): each output element sums its r terms in index order from

@@ -137,7 +137,7 @@ def _row_max(x, r, depth):
 
 
 @kernel
-def softmax_f32_rows_xnn(x, acc, out):
+def softmax_f32_rows_xnn(x, out):
     """SOFTMAX (beta = 1) over rows as LiteRT's XNNPack delegate on AVX-512: m = max,
     e_i = exp_minus_xnn(x_i - m) summed as avx512f_rr2_p5_u64_acc2 does (lane j of two
     16-lane accumulators takes e[64b + j] and e[64b + 32 + j] into the first, e[64b + 16 + j]
@@ -146,8 +146,7 @@ def softmax_f32_rows_xnn(x, acc, out):
     then out_i = e_i * (1 / sum).  16 lanes at a time (generic vector IR, any host); the max
     is taken per lane from x[0] on (NaN after x[0] ignored, as the scalar scan), which gives
     the row maximum up to the sign of a zero, which no result depends on.
-    x, out: (rows, depth) float32, C-contiguous; acc: float32[2, 16], unused (the lane sums
-    stay in registers; kept for the call signature).  No fastmath.  Reference: kernels/reference/softmax.py
+    x, out: (rows, depth) float32, C-contiguous; the lane sums stay in registers.  No fastmath.  Reference: kernels/reference/softmax.py
     """
     rows, depth = x.shape
     one = np.float32(1.0)

@@ -62,7 +62,7 @@ def sum_q_f32(x, scale, bias, out_zp, qmin, qmax, out):
     out[...] = np.clip(r.astype(np.int64) + out_zp, qmin, qmax)
 
 
-def mean_f32_xnn(x, scale, lanes, out):
+def mean_f32_xnn(x, scale, out):
     """XNNPack's float32 MEAN on AVX-512, bit-exact (float32 arithmetic in its order):
     inner > 1: per element, from +0, add the r terms in index order, times scale;
     inner == 1: the r terms of a row in the lanes of two 16-lane accumulators (u32_acc2),

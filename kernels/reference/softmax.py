@@ -51,7 +51,7 @@ def fold16_xnn(acc):
     return (a[..., 0] + a[..., 2]) + (a[..., 1] + a[..., 3])
 
 
-def softmax_f32_rows_xnn(x, acc, out):
+def softmax_f32_rows_xnn(x, out):
     """XNNPack's SOFTMAX on AVX-512 with FTZ, bit-exact: max, exp_minus_xnn(x - max), the sum
     in the lanes of two 16-lane accumulators (u64_acc2), fold16_xnn, then e * (1 / sum)."""
     x = np.asarray(x, np.float32)

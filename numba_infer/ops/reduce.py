@@ -134,8 +134,7 @@ def reduce(ctx):
         elif xnn_mean:
             if not x3.flags.c_contiguous:
                 raise ValueError("mean_f32_xnn indexes by flat offsets: a C-contiguous input is needed")
-            lanes = np.zeros(16, np.float32)
-            main = lambda: mean_f32_xnn(x3, xscale, lanes, o2)   # noqa: E731
+            main = lambda: mean_f32_xnn(x3, xscale, o2)   # noqa: E731
         elif eigen_mean:
             x2, o1 = src.reshape(kept_size, r), outs[0].reshape(-1)
             main = lambda: mean_f32_rows_eigen(x2, o1)   # noqa: E731

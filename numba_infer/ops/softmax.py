@@ -81,7 +81,7 @@ def softmax(ctx):
     beta = np.float32(ctx.opt("beta", 1.0))
     if beta == 1.0 and ctx.settings.numerics == "xnnpack":
         # LiteRT's XNNPack delegate takes float32 SOFTMAX with beta = 1 (kernels/softmax.py)
-        return _rows_lowered(ctx, softmax_f32_rows_xnn, np.zeros((2, 16), np.float32))
+        return _rows_lowered(ctx, softmax_f32_rows_xnn)
     # LiteRT's builtin optimized_ops::Softmax (Eigen), which the default resolver also runs
     # when XNNPack refuses the node (beta != 1)
     return _rows_lowered(ctx, softmax_f32_rows_eigen, beta)
