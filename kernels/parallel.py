@@ -28,8 +28,6 @@ from ._jit import FAST_F32, kernel
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .dynquant import _round_neon_f32, dynquant_f32_qd8_tflite, fmaxnum, fminnum, qd8_params_xnn
 from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr
-from .qgemm import dwconv_qdu8_qc8w_f32_rows_minmax
-from .qs8 import dwconv_q8_q8_q8_rows
 
 
 # Below this much estimated single-thread work an op stays serial: the fork/join
@@ -283,33 +281,3 @@ def dynquant_f32_qd8_mt(tflite, x, q, scales, zps, nt, mm, mq):
                     v = fmaxnum(xr[j] * mult, lo)
                     v = fminnum(v, hi)
                     qr[j] = np.int32(np.rint(v)) + base
-
-
-@kernel(parallel=True)
-def dwconv_qdu8_qc8w_f32_minmax_mt(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit,
-                                   acc, out):
-    """dwconv_qdu8_qc8w_f32_minmax (kernels/qgemm.py) in nt chunks (split_dw);
-    acc: (nt * OW, C_out) int32."""
-    rows = out.shape[0] * out.shape[1]
-    c = out.shape[3]
-    ow = out.shape[2]
-    for t in prange(nt):
-        r0, r1, c0, c1 = split_dw(t, nt, rows, c, csplit)
-        if r1 > r0 and c1 > c0:
-            dwconv_qdu8_qc8w_f32_rows_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi,
-                                             r0, r1, c0, c1, acc[t * ow:(t + 1) * ow], out)
-
-
-# ---------------------------------------------------------------- QS8 / QU8 depthwise
-@kernel(parallel=True)
-def dwconv_q8_q8_q8_mt(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                       nt, csplit, acc, out):
-    """dwconv_q8_q8_q8 (kernels/qs8.py) in nt chunks (split_dw); acc: nt * OW*C_out int32."""
-    rows = out.shape[0] * out.shape[1]
-    c = out.shape[3]
-    sz = out.shape[2] * c
-    for t in prange(nt):
-        r0, r1, c0, c1 = split_dw(t, nt, rows, c, csplit)
-        if r1 > r0 and c1 > c0:
-            dwconv_q8_q8_q8_rows(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp,
-                                 lo, hi, r0, r1, c0, c1, acc[t * sz:(t + 1) * sz], out)

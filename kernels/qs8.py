@@ -147,64 +147,6 @@ def pack_rows_u8(x, m, k, kp, xor, out):
             out[i * kp + kk] = 0
 
 
-# ---------------------------------------------------------------- depthwise
-@kernel
-def dwconv_q8_q8_q8(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                    acc, out):
-    """Depthwise conv, TFLite semantics: acc = bias + sum over in-bounds taps of
-    w * (x - zx), then the requant epilogue (requant_i32_q8_rows).
-    x: (N, H, W, C_in) int8/uint8; w: (KH, KW, C_out) int16 (filter - zp_w);
-    output channel oc reads input channel oc // dm; bias: int32 (C_out,);
-    acc: (OW * C_out,) int32 workspace; out: (N, OH, OW, C_out)."""
-    dwconv_q8_q8_q8_rows(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                         0, out.shape[0] * out.shape[1], 0, out.shape[3], acc, out)
-
-
-@kernel
-def dwconv_q8_q8_q8_rows(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo,
-                         hi, r0, r1, c0, c1, acc, out):
-    """dwconv_q8_q8_q8 on output rows r0..r1 of the flattened (N*OH) axis and
-    channels c0..c1 only (same integer result per element; used by the
-    multi-threaded driver, one acc per thread)."""
-    h, wd, cin = x.shape[1], x.shape[2], x.shape[3]
-    kh, kw, cout = w.shape
-    dm = cout // cin
-    oh, ow = out.shape[1], out.shape[2]
-    nc = c1 - c0
-    bc = bias[c0:c1]
-    # channel loops index views from 0 (see kernels/dwconv.py: a start that
-    # is not provably >= 0 keeps negative-index wraparound, no vectorization)
-    for r in range(r0, r1):
-        n = r // oh
-        oy = r - n * oh
-        for ox in range(ow):
-            ap = acc[ox * cout + c0:ox * cout + c1]
-            for ch in range(nc):
-                ap[ch] = bc[ch]
-        for ky in range(kh):
-            iy = oy * sh - pad_t + ky * dh
-            if iy < 0 or iy >= h:
-                continue
-            xrow = x[n, iy]
-            for kx in range(kw):
-                off = kx * dw - pad_l
-                ox0 = 0 if off >= 0 else (-off + sw - 1) // sw
-                ox1 = min(ow, (wd - 1 - off) // sw + 1) if wd - 1 - off >= 0 else 0
-                wk = w[ky, kx, c0:c1]
-                for ox in range(ox0, ox1):
-                    ap = acc[ox * cout + c0:ox * cout + c1]
-                    if dm == 1:
-                        xp = xrow[ox * sw + off, c0:c1]
-                        for ch in range(nc):
-                            ap[ch] += np.int32(wk[ch]) * (np.int32(xp[ch]) - zx)
-                    else:
-                        xp = xrow[ox * sw + off]
-                        for ch in range(nc):
-                            ap[ch] += np.int32(wk[ch]) * (np.int32(xp[(c0 + ch) // dm]) - zx)
-        requant_i32_q8_rows(acc[c0:], cout, ow, nc, mult[c0:], lsh[c0:], rsh[c0:], max(nup - c0, 0), fscale[c0:],
-                            fp32, zp, lo, hi, out[n, oy].reshape(-1)[c0:], cout)
-
-
 # ---------------------------------------------------------------- transpose conv
 @kernel
 def tconv_q8_q8_q8(x, zx, w, bias, sh, sw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,

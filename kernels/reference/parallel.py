@@ -1,7 +1,6 @@
 """NumPy twins of kernels/parallel.py and kernels/parallel_vnni.py: the
 threaded drivers compute exactly what their serial drivers compute, so each
 twin is the serial driver's twin with the chunk count ignored."""
-import numpy as np
 
 from . import dwconv as D, gemm as G, qgemm as Q, qs8 as S
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
@@ -24,17 +23,6 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
 
 def dwconv_f32_f32_f32_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out):
     D.dwconv_f32_f32_f32_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out)
-
-
-def dwconv_qdu8_qc8w_f32_minmax_mt(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit,
-                                   acc, out):
-    Q.dwconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, acc, out)
-
-
-def dwconv_q8_q8_q8_mt(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                       nt, csplit, acc, out):
-    S.dwconv_q8_q8_q8(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                      acc, out)
 
 
 def gemm_qd8_rows_f32_vnni_mt(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, lo, hi, c, ldc, nt):

@@ -167,33 +167,6 @@ def conv2d_qd8_vnni(qmode, x2, q2, xq, scale, zpu, zoff, zlen, tile, m, groups, 
                               bs, tfl, lo, hi, out, groups * ng, mc, sa, za)
 
 
-def dwconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, acc, out):
-    nb, h, wd, cin = xq.shape
-    kh, kw, cout = w.shape
-    dm = cout // cin
-    oh, ow = out.shape[1:3]
-    xs = (xq.astype(np.int64) - zpu.astype(np.int64)[:, None, None, None]).repeat(dm, axis=3)
-    a = np.zeros((nb, oh, ow, cout), np.int64)
-    for ky in range(kh):
-        for kx in range(kw):
-            for oy in range(oh):
-                for ox in range(ow):
-                    iy, ix = oy * sh - pad_t + ky * dh, ox * sw - pad_l + kx * dw
-                    if 0 <= iy < h and 0 <= ix < wd:
-                        a[:, oy, ox] += xs[:, iy, ix] * w[ky, kx].astype(np.int64)
-    f = np.float32
-    y = ((a.astype(f) * ws).astype(f) * scale[:, None, None, None]).astype(f) + b
-    out[...] = np.minimum(np.maximum(y, lo), hi).astype(f)
-
-
-def dwconv_qdu8_qc8w_f32_rows_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi,
-                                     r0, r1, c0, c1, acc, out):
-    full = np.zeros_like(out)
-    dwconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, acc, full)
-    o2, f2 = out.reshape(-1, out.shape[2], out.shape[3]), full.reshape(-1, out.shape[2], out.shape[3])
-    o2[r0:r1, :, c0:c1] = f2[r0:r1, :, c0:c1]
-
-
 def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, lo, hi, c, ldc):
     from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
     (dynquant_f32_qd8_xnn, dynquant_f32_qd8_tflite, dynquant_f32_qs8_tflite_sym)[qmode](x, 128, q, sa, za)

@@ -96,24 +96,6 @@ def pack_rows_u8(x, m, k, kp, xor, out):
     out[:m * kp] = full.reshape(-1)
 
 
-def dwconv_q8_q8_q8(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                    acc, out):
-    nb, h, wd, cin = x.shape
-    kh, kw, cout = w.shape
-    dm = cout // cin
-    oh, ow = out.shape[1], out.shape[2]
-    xx = np.repeat(x.astype(np.int64) - zx, dm, axis=3)
-    a = np.zeros((nb, oh, ow, cout), np.int64) + bias.astype(np.int64)
-    for oy in range(oh):
-        for ox in range(ow):
-            for ky in range(kh):
-                for kx in range(kw):
-                    iy, ix = oy * sh - pad_t + ky * dh, ox * sw - pad_l + kx * dw
-                    if 0 <= iy < h and 0 <= ix < wd:
-                        a[:, oy, ox] += xx[:, iy, ix] * w[ky, kx].astype(np.int64)
-    out[...] = _requant(a, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi)
-
-
 def tconv_q8_q8_q8(x, zx, w, bias, sh, sw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
                    xs, acc, out):
     nb, h, wd, cin = x.shape
@@ -207,12 +189,3 @@ def conv2d_qs8_vnni(x, xu, zoff, zlen, padval, tile, m, groups, cg, ng, ntap, kc
 def fc_qs8_vnni(x, k, kp, a, tile, m, n, wq, init, mult, lsh, rsh, fscale, nup, fp32, zp, lo, hi, out):
     pack_rows_u8(x, m, k, kp, 128, a)
     gemm_u8_i8_q8_vnni(tile, m, n, kp, a, kp, wq, init, mult, lsh, rsh, fscale, nup, fp32, zp, lo, hi, out, n)
-
-
-def dwconv_q8_q8_q8_rows(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo,
-                         hi, r0, r1, c0, c1, acc, out):
-    full = np.zeros_like(out)
-    dwconv_q8_q8_q8(x, zx, w, bias, sh, sw, dh, dw, pad_t, pad_l, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
-                    acc, full)
-    o2, f2 = out.reshape(-1, out.shape[2], out.shape[3]), full.reshape(-1, out.shape[2], out.shape[3])
-    o2[r0:r1, :, c0:c1] = f2[r0:r1, :, c0:c1]

@@ -38,7 +38,7 @@ from ..kernels import qgemm, qs8 as K
 from ..quant import (act_range_q, check_bias_scale, conv_multiplier_per_tensor, conv_multipliers_per_channel,
                      tensor_qparams, tensor_qparams_pc)
 from ..kernels import parallel as par
-from ..kernels.parallel import dw_plan, plan_threads
+from ..kernels.parallel import plan_threads
 from .common import broadcast_shape, padding
 from .registry import Lowered
 
@@ -48,7 +48,6 @@ QDTYPES = (np.dtype(np.int8), np.dtype(np.uint8))   # full-integer activations: 
 BLOCK_BYTES = 262144         # im2col / int32 row block size (L2 is 1 MB)
 # single-thread rates used to guess an op's run time (plan_threads)
 Q8_GEMM_OP_PER_US = 3.0e5
-Q8_DW_OP_PER_US = 2.0e4
 
 
 class QParams:
@@ -267,53 +266,6 @@ def _conv_vnni(ctx, q, fm, inits, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw
         return lambda: conv2d_qs8_vnni(xf, xu, zoff, zlen, padval, tile, m, groups, cg, ng, taps, kc4, ind, istr, cin,
                                        wq, *rargs, of, mc)
     return bind
-
-
-# ---------------------------------------------------------------- DEPTHWISE_CONV_2D
-def depthwise_conv_2d_qs8(ctx):
-    ctx.expect_inputs(2, 3)
-    x, f = ctx.input(0), ctx.input(1)
-    b = ctx.optional(2)
-    out = ctx.outputs[0]
-    if len(x.shape) != 4:
-        ctx.fail(f"input must be 4-D NHWC, got shape {list(x.shape)}", ModelValidationError)
-    if len(f.shape) != 4 or f.shape[0] != 1:
-        ctx.fail(f"filter must have shape [1, KH, KW, C_out], got {list(f.shape)}", ModelValidationError)
-    n, h, wd, cin = (int(d) for d in x.shape)
-    _, kh, kw, cout = (int(d) for d in f.shape)
-    if min(cin, kh, kw, cout) < 1 or cout % cin:
-        ctx.fail(f"filter shape {list(f.shape)} does not fit input channels {cin}", ModelValidationError)
-    dm = cout // cin
-    if ctx.opt("depth_multiplier", 0) not in (0, dm):
-        ctx.fail(f"depth_multiplier {ctx.opt('depth_multiplier', 0)} disagrees with the filter", ModelValidationError)
-    fv = ctx.const(1, "the filter")
-    q = QParams(ctx, x, f, b, out, cout, 3, True)
-    if q.qu8:                      # measured: XNNPack does not take uint8 depthwise; the builtin
-        q.nup = 0                  # kernel rounds half away from zero (gemmlowp)
-        q.fp32 = False
-    sh, sw = int(ctx.opt("stride_h", 1)), int(ctx.opt("stride_w", 1))
-    dh, dw = int(ctx.opt("dilation_hfactor", 1)), int(ctx.opt("dilation_wfactor", 1))
-    if min(sh, sw, dh, dw) < 1:
-        ctx.fail(f"invalid strides ({sh}, {sw}) or dilations ({dh}, {dw})", ModelValidationError)
-    oh, pt = padding(ctx, h, kh, sh, dh)
-    ow, pl = padding(ctx, wd, kw, sw, dw)
-    if oh < 1 or ow < 1:
-        ctx.fail(f"filter {kh}x{kw} does not fit the {h}x{wd} input", ModelValidationError)
-    _check_acc_range(ctx, kh * kw, q.qu8)
-    wv = np.ascontiguousarray(np.asarray(fv, np.int64).reshape(kh, kw, cout) - q.zw, np.int16)
-    bias = np.ascontiguousarray(q.bias, np.int32)
-    qargs = q.args()
-    zx = np.int64(q.zx)
-    nt, csplit = dw_plan(ctx.settings.num_threads, 2 * n * oh * ow * cout * kh * kw / Q8_DW_OP_PER_US, n * oh, cout)
-
-    def bind(ins, outs, ws):
-        x4, o4, acc = ins[0], outs[0], ws[0]
-        if nt > 1:
-            return par.guarded(lambda: par.dwconv_q8_q8_q8_mt(x4, zx, wv, bias, sh, sw, dh, dw, pt, pl, *qargs, nt,
-                                                              csplit, acc, o4))
-        return lambda: K.dwconv_q8_q8_q8(x4, zx, wv, bias, sh, sw, dh, dw, pt, pl, *qargs, acc, o4)
-    return Lowered(outputs=[((n, oh, ow, cout), x.dtype)], bind=bind, workspace=[((nt * ow * cout,), np.int32)],
-                   flops=2 * n * oh * ow * cout * kh * kw)
 
 
 # ---------------------------------------------------------------- FULLY_CONNECTED

@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from numba_infer import isa
-from numba_infer.kernels import dwconv as D, gemm as G, parallel as P, qgemm as Q, qs8 as S
+from numba_infer.kernels import dwconv as D, gemm as G, parallel as P, qgemm as Q
 from numba_infer.kernels.reference import parallel as R
 
 THREADS = sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)})
@@ -123,33 +123,6 @@ def test_dwconv_mt(threads, case, nt, csplit):
     ref = np.zeros_like(exp)
     R.dwconv_f32_f32_f32_minmax_mt(x, wf, b, *geo, lo, hi, nt, csplit, ref)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
-    # QD8 hybrid (TFLite): uint8 activations per image, int8 weights
-    xq = rng.integers(0, 256, (batch, h, w, c)).astype(np.uint8)
-    sc = rng.uniform(0.01, 0.1, batch).astype(np.float32)
-    zpu = rng.integers(100, 156, batch).astype(np.int32)
-    wq = rng.integers(-127, 128, (k, k, c)).astype(np.int8)
-    wsc = rng.uniform(0.001, 0.01, c).astype(np.float32)
-    exp[...] = 0
-    got[...] = 0
-    Q.dwconv_qdu8_qc8w_f32_minmax(xq, sc, zpu, wq, wsc, b, *geo, lo, hi, np.zeros((ow, c), np.int32), exp)
-    P.dwconv_qdu8_qc8w_f32_minmax_mt(xq, sc, zpu, wq, wsc, b, *geo, lo, hi, nt, csplit,
-                                     np.zeros((nt * ow, c), np.int32), got)
-    assert_array_equal(got, exp)
-    # QS8 / QU8, depth multiplier 1 and 2, both requantizations
-    for dm, fp32 in ((1, False), (2, True)):
-        x8 = rng.integers(-128, 128, (batch, h, w, c)).astype(np.int8)
-        w16 = rng.integers(-127, 128, (k, k, c * dm)).astype(np.int16)
-        bias = rng.integers(-2000, 2000, c * dm).astype(np.int32)
-        n = c * dm
-        mult = rng.integers(1 << 30, (1 << 31) - 1, n).astype(np.int32)
-        rsh = rng.integers(6, 12, n).astype(np.int32)
-        q = (mult, np.zeros(n, np.int32), rsh, I(n // 2), rng.uniform(1e-3, 1e-2, n).astype(np.float32), fp32,
-             I(-3), I(-128), I(127))
-        e8 = np.zeros((batch, oh, ow, n), np.int8)
-        g8 = np.zeros_like(e8)
-        S.dwconv_q8_q8_q8(x8, I(5), w16, bias, *geo, *q, np.zeros(ow * n, np.int32), e8)
-        P.dwconv_q8_q8_q8_mt(x8, I(5), w16, bias, *geo, *q, nt, csplit, np.zeros(nt * ow * n, np.int32), g8)
-        assert_array_equal(g8, e8)
 
 
 @pytest.mark.skipif(not isa.VNNI, reason="needs AVX512-VNNI")

@@ -158,7 +158,6 @@ def test_conv_igemm_vnni(rng, c, tile):
     """The QD8 indirect-GEMM conv against the twin, and against the
     im2col + GEMM formulation of the same conv (independent of the
     indirection buffer)."""
-    from numba_infer.kernels.qgemm_vnni import conv2d_qdu8_qc8w_f32_vnni
     batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups = c
     buf, ind, wm, wq, g = igemm_setup(rng, c, tile, True)
     scale = rng.uniform(0.01, 0.1, batch).astype(np.float32)
@@ -231,24 +230,6 @@ def test_im2col_u8(rng, xs, kh, kw, s, d, p):
     qgemm.im2col_u8(x, h, w, c, kh, kw, s, s, d, d, p, p, oh, ow, 0, c, 0, rows, padv, kp, o1)
     R.im2col_u8(x, h, w, c, kh, kw, s, s, d, d, p, p, oh, ow, 0, c, 0, rows, padv, kp, o2)
     np.testing.assert_array_equal(o1, o2)
-
-
-@pytest.mark.parametrize("dm,s,d,pad", [(1, 1, 1, 1), (2, 2, 1, 0), (1, 2, 2, 2)])
-def test_dwconv_hybrid(rng, dm, s, d, pad):
-    xs = (2, 9, 8, 6)
-    xq = rng.integers(0, 256, xs).astype(np.uint8)
-    sc, zp = rng.uniform(0.01, 0.1, 2).astype(np.float32), np.array([100, 140], np.int32)
-    cout = 6 * dm
-    w = rng.integers(-127, 128, (3, 3, cout)).astype(np.int8)
-    ws, b = rng.uniform(1e-3, 1e-2, cout).astype(np.float32), rng.standard_normal(cout).astype(np.float32)
-    oh, ow = (9 + 2 * pad - 2 * d - 1) // s + 1, (8 + 2 * pad - 2 * d - 1) // s + 1
-    o1, o2 = np.zeros((2, oh, ow, cout), np.float32), np.zeros((2, oh, ow, cout), np.float32)
-    acc = np.zeros((ow, cout), np.int32)
-    args = (xq, sc, zp, w, ws, b, s, s, d, d, pad, pad, np.float32(-1), np.float32(6), acc)
-    qgemm.dwconv_qdu8_qc8w_f32_minmax(*args, o1)
-    R.dwconv_qdu8_qc8w_f32_minmax(*args, o2)
-    # float order identical up to fma contraction of "acc*scale + bias" (fastmath contract): 1 ulp
-    np.testing.assert_allclose(o1, o2, rtol=2 * np.finfo(np.float32).eps, atol=1e-6)
 
 
 def test_generated_ukernels_up_to_date():

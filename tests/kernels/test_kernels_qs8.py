@@ -223,28 +223,6 @@ def test_gemm_vnni(m, n, k, tile):
             np.testing.assert_array_equal(out.reshape(m, n), exp)
 
 
-@pytest.mark.parametrize("xdt", [np.int8, np.uint8])
-@pytest.mark.parametrize("dm,s,d,pad", [(1, 1, 1, 1), (2, 2, 1, 0), (1, 1, 2, 2)])
-def test_dwconv(xdt, dm, s, d, pad):
-    rng = np.random.default_rng(dm * 10 + s)
-    lo, hi = (-128, 127) if xdt == np.int8 else (0, 255)
-    x = rng.integers(lo, hi + 1, (2, 7, 6, 5)).astype(xdt)
-    w = rng.integers(-255, 256, (3, 3, 5 * dm)).astype(np.int16)
-    bias = rng.integers(-5000, 5000, 5 * dm).astype(np.int32)
-    oh = (7 + 2 * pad - (2 * d + 1)) // s + 1
-    ow = (6 + 2 * pad - (2 * d + 1)) // s + 1
-    args = qparams(rng, 5 * dm, False, 3)
-    outs = []
-    for mod in (K, R):
-        out = np.zeros((2, oh, ow, 5 * dm), xdt)
-        a = list(args)
-        a[7:] = [lo, hi] if xdt == np.int8 else [lo, hi]
-        a[6] = 3
-        mod.dwconv_q8_q8_q8(x, 7, w, bias, s, s, d, d, pad, pad, *a, np.zeros(ow * 5 * dm, np.int32), out)
-        outs.append(out)
-    np.testing.assert_array_equal(*outs)
-
-
 @pytest.mark.parametrize("s,pad,cout", [(2, 0, 10), (1, 1, 17), (3, 1, 8)])
 def test_tconv(s, pad, cout):
     rng = np.random.default_rng(s + cout)
