@@ -25,6 +25,7 @@ convs (and filters of more than 25 taps) as grouped convolutions whose taps
 are row-major: ``dwconv_f32_f32_f32_rowmajor_minmax`` reproduces that order.
 """
 from ._jit import FAST_F32, kernel
+from .fp16 import vround_f16
 from .simd import vfma, vload_n, vmax, vmin, vsplat, vstore_n
 from .simd_int import vload_n_if
 
@@ -33,16 +34,17 @@ DW_BAND_BYTES = 262144
 
 
 @kernel(fastmath=FAST_F32)
-def dwconv_f32_f32_f32_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out):
+def dwconv_f32_f32_f32_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out, rnd=False):
     """Depthwise conv with depth multiplier 1.
 
     x: (N, H, W, C) float32; w: (KH, KW, C); b: (C,); out: (N, OH, OW, C).
     sh, sw strides, dh, dw dilations, pad_t, pad_l padding before (may exceed
     the kernel extent: those taps are simply absent).  lo, hi: fused clamp.
+    rnd: round the outputs to fp16 values after the clamp (fp16 emulation).
     Reference: kernels/reference/dwconv.py
     """
     dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, 0, out.shape[0] * out.shape[1],
-                                   0, out.shape[3], out)
+                                   0, out.shape[3], out, rnd)
 
 
 @kernel(fastmath=FAST_F32)
@@ -106,7 +108,14 @@ def _col5_f32(x, p, rs, nv, k0, k1, k2, k3, k4, wa, wb, wc, wd_, we, acc):
 
 
 @kernel(fastmath=FAST_F32)
-def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, out):
+def _dw_out(a, vlo, vhi, rnd):
+    """Epilogue: the fused clamp, then (rnd, fp16 emulation) rounding to fp16 values."""
+    y = vmin(vmax(a, vlo), vhi)
+    return vround_f16(y) if rnd else y
+
+
+@kernel(fastmath=FAST_F32)
+def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, rnd, out):
     """Output rows r0..r1, 16 channels from cc, 3x3 filter (weights in registers).
     Taps are visited column-major; outside taps read zeros (fma(0, w, acc) == acc)."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
@@ -138,7 +147,7 @@ def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
                     a = _col3_f32(x, p, rs, nv, y0, y1, y2, w0, w1, w2, bv)
                     a = _col3_f32(x, p + kxs, rs, nv, y0, y1, y2, w3, w4, w5, a)
                     a = _col3_f32(x, p + 2 * kxs, rs, nv, y0, y1, y2, w6, w7, w8, a)
-                    vstore_n(out, o, vmin(vmax(a, vlo), vhi), nv)
+                    vstore_n(out, o, _dw_out(a, vlo, vhi, rnd), nv)
                     p += ps
                     o += c
             if ox >= oxa and ox < oxb:
@@ -151,11 +160,11 @@ def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
             a = _col3_f32(x, p, rs, nv, y0 and x0, y1 and x0, y2 and x0, w0, w1, w2, bv)
             a = _col3_f32(x, p + kxs, rs, nv, y0 and x1, y1 and x1, y2 and x1, w3, w4, w5, a)
             a = _col3_f32(x, p + 2 * kxs, rs, nv, y0 and x2, y1 and x2, y2 and x2, w6, w7, w8, a)
-            vstore_n(out, ob + ox * c, vmin(vmax(a, vlo), vhi), nv)
+            vstore_n(out, ob + ox * c, _dw_out(a, vlo, vhi, rnd), nv)
 
 
 @kernel(fastmath=FAST_F32)
-def _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, out):
+def _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, rnd, out):
     """Output rows r0..r1, 16 channels from cc, 5x5 filter (as _dw_f32_rows3)."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
     oh, ow = out.shape[1], out.shape[2]
@@ -215,11 +224,11 @@ def _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
                           w03, w13, w23, w33, w43, a)
             a = _col5_f32(x, p + 4 * kxs, rs, nv, y0 and x4, y1 and x4, y2 and x4, y3 and x4, y4 and x4,
                           w04, w14, w24, w34, w44, a)
-            vstore_n(out, ob + ox * c, vmin(vmax(a, vlo), vhi), nv)
+            vstore_n(out, ob + ox * c, _dw_out(a, vlo, vhi, rnd), nv)
 
 
 @kernel(fastmath=FAST_F32)
-def _dw_f32_rowsk(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, rowmajor, out):
+def _dw_f32_rowsk(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0, r1, cc, nv, rowmajor, rnd, out):
     """Output rows r0..r1, 16 channels from cc, any filter size: the in-bounds taps,
     column-major (kx outer) or, rowmajor, row-major (ky outer)."""
     h, wd, c = x.shape[1], x.shape[2], x.shape[3]
@@ -250,11 +259,11 @@ def _dw_f32_rowsk(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
                     for ky in range(ky0, ky1):
                         acc = vfma(vload_n(x, p, nv), vload_n(w, (ky * kw + kx) * c + cc, nv), acc)
                         p += rs
-            vstore_n(out, ob + ox * c, vmin(vmax(acc, vlo), vhi), nv)
+            vstore_n(out, ob + ox * c, _dw_out(acc, vlo, vhi, rnd), nv)
 
 
 @kernel(fastmath=FAST_F32)
-def _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, rowmajor, out):
+def _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, rowmajor, rnd, out):
     """Loop order: bands of output rows (_dw_band_rows), 16-channel blocks, rows,
     pixels: a block's weights stay in registers over the band (3x3, 5x5)."""
     wd, c = x.shape[2], x.shape[3]
@@ -269,37 +278,38 @@ def _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, 
         for cc in range(c0, c1, 16):
             nv = min(16, c1 - cc)
             if kh == 3 and kw == 3 and not rowmajor:
-                _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, rb, re, cc, nv, out)
+                _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, rb, re, cc, nv, rnd, out)
             elif kh == 5 and kw == 5 and not rowmajor:
-                _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, rb, re, cc, nv, out)
+                _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, rb, re, cc, nv, rnd, out)
             else:
                 _dw_f32_rowsk(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, rb, re, cc, nv, rowmajor,
-                              out)
+                              rnd, out)
 
 
 @kernel(fastmath=FAST_F32)
-def dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out):
+def dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out, rnd=False):
     """dwconv_f32_f32_f32_minmax restricted to output rows r0..r1 (rows of
     the (N*OH) flattened batch x height axis) and channels c0..c1; the rest of
     out is not touched.  Every output element gets the same operations in the
     same order as in the full kernel (used by the multi-threaded driver)."""
-    _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, False, out)
+    _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, False, rnd, out)
 
 
 @kernel(fastmath=FAST_F32)
-def dwconv_f32_f32_f32_rowmajor_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out):
+def dwconv_f32_f32_f32_rowmajor_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, out, rnd=False):
     """dwconv_f32_f32_f32_minmax with the taps in row-major order (ky outer, kx
     inner): XNNPack's order when it runs a depthwise conv as a grouped
     convolution (depth multiplier > 1, more than 25 taps).  Reference:
     kernels/reference/dwconv.py"""
     dwconv_f32_f32_f32_rowmajor_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi,
-                                            0, out.shape[0] * out.shape[1], 0, out.shape[3], out)
+                                            0, out.shape[0] * out.shape[1], 0, out.shape[3], out, rnd)
 
 
 @kernel(fastmath=FAST_F32)
-def dwconv_f32_f32_f32_rowmajor_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out):
+def dwconv_f32_f32_f32_rowmajor_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out,
+                                            rnd=False):
     """dwconv_f32_f32_f32_rowmajor_minmax on rows r0..r1 and channels c0..c1."""
-    _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, True, out)
+    _dw_f32_rows(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, True, rnd, out)
 
 
 @kernel(fastmath=FAST_F32)

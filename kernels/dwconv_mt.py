@@ -15,7 +15,8 @@ from .parallel import split_dw
 
 
 @kernel(fastmath=FAST_F32, parallel=True)
-def dwconv_f32_f32_f32_rowmajor_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out):
+def dwconv_f32_f32_f32_rowmajor_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out,
+                                          rnd=False):
     """dwconv_f32_f32_f32_rowmajor_minmax (kernels/dwconv.py) in nt chunks."""
     rows = out.shape[0] * out.shape[1]
     c = out.shape[3]
@@ -23,7 +24,7 @@ def dwconv_f32_f32_f32_rowmajor_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l,
         r0, r1, c0, c1 = split_dw(t, nt, rows, c, csplit)
         if r1 > r0 and c1 > c0:
             dwconv_f32_f32_f32_rowmajor_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1,
-                                                    out)
+                                                    out, rnd)
 
 
 @kernel(parallel=True)

@@ -158,18 +158,19 @@ def split_dw(t, nt, rows, c, csplit):
 
 # ---------------------------------------------------------------- fp32
 @kernel(fastmath=FAST_F32, parallel=True)
-def gemm_f32_f32_f32_minmax_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt):
-    """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the m rows cut into nt chunks."""
+def gemm_f32_f32_f32_minmax_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt, rnd=False):
+    """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the m rows cut into nt chunks
+    (rnd: outputs rounded to fp16 values in the epilogue)."""
     mr = tile_mr(tile)
     for t in prange(nt):
         r0, r1 = split_rows(t, nt, m, mr)
         if r1 > r0:
-            gemm_f32_f32_f32_rows_minmax(tile, r1 - r0, n, k, a[r0 * lda:], lda, w, lo, hi, c[r0 * ldc:], ldc)
+            gemm_f32_f32_f32_rows_minmax(tile, r1 - r0, n, k, a[r0 * lda:], lda, w, lo, hi, c[r0 * ldc:], ldc, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)
 def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
-                                 tile, wp, mb, lo, hi, ws, nt, out):
+                                 tile, wp, mb, lo, hi, ws, nt, out, rnd=False):
     """conv2d_f32_f32_f32_minmax (kernels/gemm.py) with the output pixels cut
     into nt chunks; ws: nt * mb * kh*kw*cin/groups floats (one im2col block per chunk)."""
     nr = tile_nr(tile)
@@ -187,18 +188,18 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
             for g in range(groups):
                 im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, g * cg, cg, r0, nrows, wst)
                 gemm_f32_f32_f32_rows_minmax(tile, nrows, ng, kdim, wst, kdim, wp[g * gs:(g + 1) * gs], lo, hi,
-                                             out[r0 * cout + g * ng:], cout)
+                                             out[r0 * cout + g * ng:], cout, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)
-def dwconv_f32_f32_f32_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out):
+def dwconv_f32_f32_f32_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out, rnd=False):
     """dwconv_f32_f32_f32_minmax (kernels/dwconv.py, depth multiplier 1) in nt chunks (split_dw)."""
     rows = out.shape[0] * out.shape[1]
     c = out.shape[3]
     for t in prange(nt):
         r0, r1, c0, c1 = split_dw(t, nt, rows, c, csplit)
         if r1 > r0 and c1 > c0:
-            dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out)
+            dwconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, r0, r1, c0, c1, out, rnd)
 
 
 # ---------------------------------------------------------------- QD8-F32 x QC8W: TFLite hybrid depthwise

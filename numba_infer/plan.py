@@ -23,6 +23,10 @@ from .ops.registry import Lowered, OpContext, Resources, Settings, find
 from .quant import dequantize_weights_at_load, quantize_weights_at_load
 
 ALIGN = 64
+# bytes of slack before and after the arena: the kernels' masked tail loads may
+# address (without reading) up to a vector past a tensor's ends, and a masked load
+# whose disabled lanes fall into an unmapped page is very slow on x86 (assist)
+GUARD = 4096
 
 # Ops whose float outputs are values of their inputs (moved, selected, clamped to
 # fp16-representable bounds): under fp16 emulation they need no rounding pass.
@@ -255,8 +259,8 @@ def _plan_memory(graph, infos, runtime, keep, fp16=False):
         offsets[gid] = off
         placed.append((off, size, first[gid], last[gid]))
     total = max([o + s for o, s, _, _ in placed], default=0)
-    arena = np.zeros(total + ALIGN, np.uint8)
-    base = (-arena.ctypes.data) % ALIGN
+    arena = np.zeros(total + ALIGN + 2 * GUARD, np.uint8)
+    base = GUARD + (-(arena.ctypes.data + GUARD)) % ALIGN
 
     def view(gid, shape, dtype):
         dtype = np.dtype(dtype)

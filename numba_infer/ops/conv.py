@@ -100,7 +100,7 @@ def conv_2d(ctx):
     bias = b.value.reshape(groups, ng) if b is not None else [None] * groups
     wp = np.concatenate([pack_weights(fw[g], bias[g], tile) for g in range(groups)])
     nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // mr))
-    rnd = ctx.settings.fp16 and nt == 1       # fp16 emulation: the serial GEMM epilogue rounds
+    rnd = ctx.settings.fp16                   # fp16 emulation: the GEMM epilogue rounds
     lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim, rounds_fp16=rnd)
 
     if kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0:
@@ -108,7 +108,7 @@ def conv_2d(ctx):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
             if nt > 1:
                 return par.guarded(lambda: par.gemm_f32_f32_f32_minmax_mt(tile, m, cout, cin, xf, cin, wp, lo, hi, of,
-                                                                          cout, nt))
+                                                                          cout, nt, rnd))
             return lambda: gemm_f32_f32_f32_minmax(tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)
     else:
         mb = max(mr, IM2COL_BLOCK_FLOATS // kdim // mr * mr)
@@ -121,7 +121,7 @@ def conv_2d(ctx):
             if nt > 1:
                 return par.guarded(lambda: par.conv2d_f32_f32_f32_minmax_mt(
                     xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile, wp, mb, lo, hi,
-                    wsf, nt, of))
+                    wsf, nt, of, rnd))
             return lambda: conv2d_f32_f32_f32_minmax(xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
                                                      groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
     lowered.bind = bind

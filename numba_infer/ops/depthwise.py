@@ -121,6 +121,7 @@ def depthwise_conv_2d(ctx):
     nt, csplit = dw_plan(ctx.settings.num_threads, work_us, n * oh, cout)
     dmi = np.int64(dm)
     rowmajor = dm > 1 or kh * kw > XNN_DW_MAX_TAPS
+    rnd = ctx.settings.fp16                   # fp16 emulation: the kernels' epilogue rounds
     if rowmajor:
         serial, threaded = dwconv_f32_f32_f32_rowmajor_minmax, dwconv_mt.dwconv_f32_f32_f32_rowmajor_minmax_mt
     else:
@@ -131,10 +132,10 @@ def depthwise_conv_2d(ctx):
         xe = ws[0] if dm > 1 else xa
         if nt > 1:
             def conv():
-                threaded(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, nt, csplit, o)
+                threaded(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, nt, csplit, o, rnd)
         else:
             def conv():
-                serial(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, o)
+                serial(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, o, rnd)
         if dm == 1:
             step = conv
         else:
@@ -143,7 +144,7 @@ def depthwise_conv_2d(ctx):
                 conv()
         return par.guarded(step) if nt > 1 else step
 
-    return Lowered(outputs=[((n, oh, ow, cout), np.float32)], bind=bind,
+    return Lowered(outputs=[((n, oh, ow, cout), np.float32)], bind=bind, rounds_fp16=rnd,
                    workspace=_expanded(n, h, wd, cout, np.float32, dm), flops=2 * n * oh * ow * cout * kh * kw)
 
 

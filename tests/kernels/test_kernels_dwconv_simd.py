@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from numba_infer.kernels import dwconv as D, dwconv_mt as MT, dwconv_q8 as Q
+from numba_infer.kernels import dwconv as D, dwconv_mt as MT, dwconv_q8 as Q, parallel as PAR
 from numba_infer.kernels.reference import dwconv as RD, dwconv_mt as RMT, dwconv_q8 as RQ
 
 BIG = np.float32(np.finfo(np.float32).max)
@@ -271,3 +271,45 @@ def test_dwconv_f32_rowmajor(case):
         MT.dwconv_f32_f32_f32_rowmajor_minmax_mt(x, wt, b, *geo, -BIG, BIG, I(2), False, mt)
         np.testing.assert_array_equal(mt, got)
         RMT.dwconv_f32_f32_f32_rowmajor_minmax_mt(x, wt, b, *geo, -BIG, BIG, 2, False, ref)
+
+
+def as_fp16(a):
+    with np.errstate(over="ignore"):          # values beyond 65504 become inf: what we check
+        return a.astype(np.float16).astype(np.float32)
+
+
+@pytest.mark.parametrize("case", CASES[::3], ids=str)
+def test_dwconv_f32_rounds_fp16_in_epilogue(case):
+    """rnd=True (fp16 emulation) gives exactly numpy's float16 cast (RNE, overflow to inf)
+    of the rnd=False result, for the column- and row-major kernels, a row / channel piece
+    and both threaded drivers: one rounding after bias, taps and clamp.  Inputs scaled so
+    that some outputs exceed fp16's 65504."""
+    n, h, w, cin, dm, kh, kw, sh, sw, dh, dw, _ = case
+    oh, ow, pt, pl = geometry(case)
+    c = cin * dm
+    rng = np.random.default_rng(hash(case) % 2 ** 32 + 7)
+    x = expanded((rng.standard_normal((n, h, w, cin)) * 300).astype(np.float32), dm)
+    wt = (rng.standard_normal((kh, kw, c)) * 300).astype(np.float32)
+    b = rng.standard_normal(c).astype(np.float32)
+    geo = (I(sh), I(sw), I(dh), I(dw), I(pt), I(pl))
+    act = (np.float32(-1e5), BIG)
+    rows = n * oh
+    for serial, threaded in ((D.dwconv_f32_f32_f32_minmax, PAR.dwconv_f32_f32_f32_minmax_mt),
+                             (D.dwconv_f32_f32_f32_rowmajor_minmax, MT.dwconv_f32_f32_f32_rowmajor_minmax_mt)):
+        plain = np.full((n, oh, ow, c), np.nan, np.float32)
+        serial(x, wt, b, *geo, *act, plain, False)
+        want = as_fp16(plain)
+        got = np.full_like(plain, np.nan)
+        serial(x, wt, b, *geo, *act, got, True)
+        np.testing.assert_array_equal(got, want)
+        got = np.full_like(plain, np.nan)
+        threaded(x, wt, b, *geo, *act, I(2), False, got, True)
+        np.testing.assert_array_equal(got, want)
+    part = np.full_like(plain, np.nan)
+    for r0, r1, c0, c1 in next(splits(rows, c)):
+        D.dwconv_f32_f32_f32_rows_minmax(x, wt, b, *geo, *act, I(r0), I(r1), I(c0), I(c1), part, True)
+    plain = np.full_like(plain, np.nan)
+    D.dwconv_f32_f32_f32_minmax(x, wt, b, *geo, *act, plain)
+    np.testing.assert_array_equal(part, as_fp16(plain))
+    if kh == 3 and n == 1:
+        assert np.isinf(part).any() and np.isfinite(plain).all()

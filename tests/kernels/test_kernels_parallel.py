@@ -70,6 +70,9 @@ def test_gemm_f32_mt(threads, tile, m, n, k, nt):
     ref = np.zeros_like(exp)
     R.gemm_f32_f32_f32_minmax_mt(tile, m, n, k, a, k, w, lo, hi, ref, n, nt)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    # fp16 emulation: the threaded driver rounds in the epilogue, exactly numpy's fp16 cast
+    P.gemm_f32_f32_f32_minmax_mt(tile, m, n, k, a, k, w, lo, hi, got, n, nt, True)
+    assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
 # (batch, h, w, cin, cout, kh, kw, stride, dilation, pad, groups, tile, mb)
@@ -97,6 +100,8 @@ def test_conv2d_f32_mt(threads, case, nt):
     ref = np.zeros_like(exp)
     R.conv2d_f32_f32_f32_minmax_mt(*args, np.zeros(nt * mb * kdim, np.float32), nt, ref)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    P.conv2d_f32_f32_f32_minmax_mt(*args, np.zeros(nt * mb * kdim, np.float32), nt, got, True)
+    assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
 # (batch, h, w, c, k, stride, dilation, pad)
