@@ -1,6 +1,7 @@
 """python -m bench [MODEL ...] [options]   side-by-side latency vs LiteRT (bench/run.py)
 python -m bench gemm [options]          GEMM microbenchmark (bench/gemm.py)
 python -m bench startup [MODEL]         cold / warm fresh-process start (bench/startup.py)
+python -m bench peak                    this core's in-register fp32 / int8 peak, measured now (bench/peak.py)
 """
 import sys
 
@@ -13,6 +14,9 @@ def main(argv=None):
     if argv and argv[0] == "startup":
         from . import startup
         return startup.main(argv[1:], prog="python -m bench startup")
+    if argv and argv[0] == "peak":
+        from . import peak
+        return peak.main(argv[1:], prog="python -m bench peak")
     if argv and argv[0] in ("run", "models"):
         argv = argv[1:]
     from . import run

@@ -21,9 +21,11 @@ Shapes are M x K x N (C[M, N] = A[M, K] . W[N, K]^T), default the PERF_NOTES set
 Rate = 2*M*N*K / time (GFLOP/s for fp32, GOP/s for int8), the best of
 ``--repeats`` repeats, each timing enough calls to last ``--min-time``
 seconds; implementations are interleaved within each repeat.  "% peak" is
-against this CPU's measured single-core peak (PERF_NOTES.md §0: 236-241
+against this machine type's single-core peak (PERF_NOTES.md §0: 236-241
 GFLOP/s fp32 FMA, 948-959 GOP/s vpdpbusd; we use 240 and 955; x2 for the
-2-thread numpy column).  Every result is checked against numpy first.
+2-thread numpy column); "% now" against the in-register peak measured at the
+start of this run (bench/peak.py), which is what a shared or throttled host
+can actually deliver.  Every result is checked against numpy first.
 """
 from __future__ import annotations
 
@@ -204,16 +206,17 @@ def bench(shapes, min_time, repeats, threads):
         yield row, desc
 
 
-def format_table(rows, threads_cols):
-    head = ["shape M×K×N", "ours fp32 GFLOP/s", "% peak", "kernel"]
+def format_table(rows, threads_cols, now=None):
+    now = now or {}
+    head = ["shape M×K×N", "ours fp32 GFLOP/s", "% peak", "% now", "kernel"]
     for t in threads_cols:
         head += [f"numpy fp32 {t}t GFLOP/s" if t != "None" else "numpy fp32 GFLOP/s", "% peak"]
-    head += ["ours / numpy 1t", "ours int8 GOP/s", "% peak", "kernel", "int8 / fp32"]
+    head += ["ours / numpy 1t", "ours int8 GOP/s", "% peak", "% now", "kernel", "int8 / fp32"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         f = r["ours_f32_gflops"]
         cells = [r["shape"], f"{f:.1f}" + ("" if r["ours_f32_ok"] else " (WRONG)"), f"{100 * f / PEAK_F32:.0f}%",
-                 r["ours_f32_kernel"]]
+                 f"{100 * f / now['f32']:.0f}%" if now.get("f32") else "", r["ours_f32_kernel"]]
         for t in threads_cols:
             v = r["numpy"].get(t)
             nt = int(t) if t != "None" else 1
@@ -221,7 +224,8 @@ def format_table(rows, threads_cols):
         np1 = r["numpy"].get("1") or r["numpy"].get("None")
         i = r["ours_i8_gops"]
         cells += [f"{f / np1:.2f}" if np1 else "", f"{i:.1f}" + ("" if r["ours_i8_ok"] else " (WRONG)"),
-                  f"{100 * i / PEAK_I8:.0f}%", r["ours_i8_kernel"], f"{i / f:.2f}"]
+                  f"{100 * i / PEAK_I8:.0f}%", f"{100 * i / now['i8']:.0f}%" if now.get("i8") else "",
+                  r["ours_i8_kernel"], f"{i / f:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -244,6 +248,14 @@ def main(argv=None, prog=None):
           f"{la0[0]:.2f} / {la0[1]:.2f} / {la0[2]:.2f}", file=out)
     print(f"# peaks (PERF_NOTES §0, one core): fp32 FMA {PEAK_F32:.0f} GFLOP/s, vpdpbusd {PEAK_I8:.0f} GOP/s; "
           f"ours single-threaded; best of {args.repeats} x >= {args.min_time} s", file=out)
+    try:
+        from .peak import cpu_desc, measure
+    except ImportError:                       # run as a script: python bench/gemm.py
+        from peak import cpu_desc, measure
+    print(f"# CPU: {cpu_desc()}", file=out)
+    now = measure()
+    print(f"# in-register peak measured now (bench/peak.py): fp32 FMA {now['f32']:.0f} GFLOP/s, vpdpbusd "
+          + (f"{now['i8']:.0f} GOP/s" if now["i8"] else "n/a"), file=out, flush=True)
     rows, desc = [], ""
     for row, desc in bench(shapes, args.min_time, args.repeats, threads):
         rows.append(row)
@@ -253,11 +265,11 @@ def main(argv=None, prog=None):
     cols = list(rows[0]["numpy"]) if rows else []
     la1 = os.getloadavg()
     print(f"# numpy BLAS: {desc}", file=out)
-    print(format_table(rows, cols), file=out)
+    print(format_table(rows, cols, now), file=out)
     print(f"# load average at end {la1[0]:.2f} / {la1[1]:.2f} / {la1[2]:.2f}", file=out)
     if args.json:
         doc = json.dumps({"blas": desc, "loadavg_start": la0, "loadavg_end": la1, "peak_f32": PEAK_F32,
-                          "peak_i8": PEAK_I8, "rows": rows}, indent=1)
+                          "peak_i8": PEAK_I8, "peak_now": now, "rows": rows}, indent=1)
         if args.json == "-":
             print(doc)
         else:

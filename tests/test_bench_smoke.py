@@ -65,3 +65,18 @@ def test_committed_bench_models_are_what_the_generator_writes():
     finally:
         sys.path.pop(0)
     assert make_models.inception_stem() == (ROOT / "bench" / "models" / "inception_stem_fp32.tflite").read_bytes()
+
+
+def test_bench_gemm_reports_the_measured_peak(tmp_path):
+    # tiny shape, one short repeat: the command runs, checks its results against numpy
+    # (exit code 0 only when both kernels are right), and reports the in-register peak
+    # measured in the same run next to PERF_NOTES' figure.
+    js = tmp_path / "gemm.json"
+    cmd = [sys.executable, "-m", "bench", "gemm", "--shapes", "7x33x20", "--repeats", "1", "--min-time", "0.01",
+           "--numpy-threads", "1", "--json", str(js)]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    doc = json.loads(js.read_text())
+    assert doc["peak_now"]["f32"] > 1 and doc["rows"][0]["ours_f32_ok"] and doc["rows"][0]["ours_i8_ok"]
+    assert "# CPU: " in out.stdout and "in-register peak measured now" in out.stdout
+    assert "% now" in out.stdout
