@@ -19,6 +19,7 @@ The AVX512-VNNI drivers are in kernels/parallel_vnni.py (import it only
 when numba_infer.isa.VNNI).  Reference: kernels/reference/parallel.py.
 """
 import time
+import types
 
 import numba
 import numpy as np
@@ -282,3 +283,84 @@ def dynquant_f32_qd8_mt(tflite, x, q, scales, zps, nt, mm, mq):
                     v = fmaxnum(xr[j] * mult, lo)
                     v = fminnum(v, hi)
                     qr[j] = np.int32(np.rint(v)) + base
+
+
+# ---------------------------------------------------------------- elementwise
+# Flat elementwise kernels split into nt contiguous chunks of the output; each
+# chunk calls the serial kernel on 1-D slices, so every output element is
+# computed by the same code as with one thread.  One driver per serial kernel:
+# the template below is re-bound with the kernel as the global ``_fn`` under a
+# name of its own (a closure over a dispatcher would defeat Numba's on-disk
+# cache, whose index key pickles closure cells; the cache index is per
+# qualname, and the name identifies the kernel, so entries cannot mix).
+ELEM_CHUNK = 64            # chunk boundaries at multiples of this many elements
+_ELEM_MT = {}
+
+
+def _unary_mt_template(args, x, out, nt):
+    n = out.shape[0]
+    chunk = (n + nt - 1) // nt
+    chunk = (chunk + ELEM_CHUNK - 1) // ELEM_CHUNK * ELEM_CHUNK
+    for t in prange(nt):
+        i0 = min(n, t * chunk)
+        i1 = min(n, i0 + chunk)
+        if i1 > i0:
+            _fn(*args, x[i0:i1], out[i0:i1])  # noqa: F821  (bound per kernel by _driver)
+
+
+def _binary_mt_template(a, b, shapes, offs, sa, sb, lo, hi, out):
+    for t in prange(shapes.shape[0]):
+        if offs[t, 3] > 0:
+            _fn(a[offs[t, 0]:], b[offs[t, 1]:], shapes[t], sa, sb, lo, hi, out[offs[t, 2]:])  # noqa: F821
+
+
+def _driver(template, fn, name):
+    key = (template.__name__, name)
+    drv = _ELEM_MT.get(key)
+    if drv is None:
+        g = dict(template.__globals__)
+        g["_fn"] = fn
+        f = types.FunctionType(template.__code__, g, template.__name__)
+        f.__qualname__ = f"{template.__name__}__{name}"
+        f.__module__ = template.__module__
+        _ELEM_MT[key] = drv = kernel(parallel=True)(f)
+    return drv
+
+
+def unary_mt_kernel(fn, name):
+    """The prange driver of a flat unary kernel ``fn(*args, x, out)``, called as
+    ``driver(args, x, out, nt)`` (args: a tuple, possibly empty).  name: a
+    stable identifier unique to fn (the cache entry's name)."""
+    return _driver(_unary_mt_template, fn, name)
+
+
+def binary_mt_kernel(fn, name):
+    """The prange driver of a rank-6 broadcast binary kernel
+    ``fn(a, b, shape, sa, sb, lo, hi, out)`` (kernels/elementwise.py layout),
+    called as ``driver(a, b, shapes, offs, sa, sb, lo, hi, out)`` with the
+    per-chunk shapes / offsets of :func:`split_bcast`; name as unary_mt_kernel."""
+    return _driver(_binary_mt_template, fn, name)
+
+
+def split_bcast(shape, sa, sb, nt):
+    """Cut a rank-6 broadcast loop nest (shape, element strides sa / sb) into nt
+    chunks along its outermost dimension > 1 (whole 64-element blocks when that
+    is the innermost row).  Returns (shapes int64[nt, 6], offs int64[nt, 4]):
+    chunk t runs shape shapes[t] on a[offs[t, 0]:], b[offs[t, 1]:],
+    out[offs[t, 2]:]; offs[t, 3] = its element count (0: nothing to do)."""
+    shape = [int(v) for v in shape]
+    d = next((i for i in range(6) if shape[i] > 1), 5)
+    inner = int(np.prod(shape[d + 1:], dtype=np.int64))
+    n = shape[d]
+    step = ELEM_CHUNK if d == 5 else 1
+    chunk = -(-(-(-n // nt)) // step) * step
+    shapes = np.zeros((nt, 6), np.int64)
+    offs = np.zeros((nt, 4), np.int64)
+    for t in range(nt):
+        i0 = min(n, t * chunk)
+        i1 = min(n, i0 + chunk)
+        s = list(shape)
+        s[d] = i1 - i0
+        shapes[t] = s
+        offs[t] = (i0 * int(sa[d]), i0 * int(sb[d]), i0 * inner, (i1 - i0) * inner)
+    return shapes, offs

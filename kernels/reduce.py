@@ -11,7 +11,9 @@ import numpy as np
 
 from ._jit import FAST_F32, kernel
 from .requant import multiply_by_quantized_multiplier
-from .simd import vadd, vload, vload_n, vmul, vreduce_add_halving, vsplat, vstore, vstore_n, vzero
+from .qelementwise import vload_q8, vload_q8_n, vrint_i32, vstore_q8, vstore_q8_n
+from .simd import (vadd, vadd_i32, vcvt_f32, vload, vload_n, vmax, vmin, vmul, vreduce_add_halving, vsplat, vstore,
+                   vstore_n, vzero, vzero_i32)
 
 SUM, MAX, MIN, PROD = 0, 1, 2, 3
 
@@ -122,6 +124,17 @@ def mean_q_mbqm(x, sub, multiplier, shift, add, nvec, qmin, qmax, out):
 
 
 @kernel
+def _mean_q_xnn_out(acc, vs, vb, vlo, vhi, out, p, w):
+    """Store clamp(rne(float32(acc) * scale + bias)) to out.flat[p:p+w] (w < 16: masked).
+    Clamping in float first is the same: the bounds are integers."""
+    y = vmin(vmax(vadd(vmul(vcvt_f32(acc), vs), vb), vlo), vhi)
+    if w >= 16:
+        vstore_q8(out, p, vrint_i32(y))
+    else:
+        vstore_q8_n(out, p, vrint_i32(y), w)
+
+
+@kernel
 def mean_q_xnn(x, scale, bias, qmin, qmax, out):
     """Quantized MEAN / SUM as XNNPack's qs8/qu8 reduce (LiteRT's default delegate):
 
@@ -131,16 +144,50 @@ def mean_q_xnn(x, scale, bias, qmin, qmax, out):
     float32(in_scale / out_scale) (* float32(1 / r) for MEAN), bias =
     float32(-(r * in_zp)) * scale + float32(out_zp).  (Adding the zero points in float
     before the half-to-even rounding matters at exact ties; measured on LiteRT 2.3.0.)
-    x: (outer, r, inner); out: (outer, inner) int8 or uint8.
+    x: (outer, r, inner) int8 / uint8, C-contiguous (flat offsets); out: (outer, inner)
+    of x's dtype, C-contiguous.  16-lane int32 accumulators (exact: the lowering keeps
+    r < 2**23), 64 channels per pass over the r rows, then 16 at a time (masked tail).
     """
-    for o in range(x.shape[0]):
-        for j in range(x.shape[2]):
-            acc = np.int64(0)
-            for k in range(x.shape[1]):
-                acc += x[o, k, j]
-            y = np.float32(acc) * scale
-            v = np.int64(np.rint(y + bias))
-            out[o, j] = min(max(v, qmin), qmax)
+    outer, r, inner = x.shape
+    vs = vsplat(scale)
+    vb = vsplat(bias)
+    vlo = vsplat(np.float32(qmin))
+    vhi = vsplat(np.float32(qmax))
+    for o in range(outer):
+        xb = o * r * inner
+        ob = o * inner
+        j = 0
+        while j + 64 <= inner:
+            a0 = vzero_i32()
+            a1 = vzero_i32()
+            a2 = vzero_i32()
+            a3 = vzero_i32()
+            p = xb + j
+            for k in range(r):
+                a0 = vadd_i32(a0, vload_q8(x, p))
+                a1 = vadd_i32(a1, vload_q8(x, p + 16))
+                a2 = vadd_i32(a2, vload_q8(x, p + 32))
+                a3 = vadd_i32(a3, vload_q8(x, p + 48))
+                p += inner
+            _mean_q_xnn_out(a0, vs, vb, vlo, vhi, out, ob + j, 16)
+            _mean_q_xnn_out(a1, vs, vb, vlo, vhi, out, ob + j + 16, 16)
+            _mean_q_xnn_out(a2, vs, vb, vlo, vhi, out, ob + j + 32, 16)
+            _mean_q_xnn_out(a3, vs, vb, vlo, vhi, out, ob + j + 48, 16)
+            j += 64
+        while j < inner:
+            w = min(16, inner - j)
+            a0 = vzero_i32()
+            p = xb + j
+            if w == 16:
+                for k in range(r):
+                    a0 = vadd_i32(a0, vload_q8(x, p))
+                    p += inner
+            else:
+                for k in range(r):
+                    a0 = vadd_i32(a0, vload_q8_n(x, p, w))
+                    p += inner
+            _mean_q_xnn_out(a0, vs, vb, vlo, vhi, out, ob + j, w)
+            j += 16
 
 
 @kernel

@@ -38,3 +38,5 @@ NAME = "avx512vnni" if VNNI else "generic"
 # AVX-512F: LiteRT's XNNPack computes RSQRT with vrsqrt14 here (numerics="xnnpack" matches it)
 AVX512F = FORCED != "generic" and "avx512f" in FEATURES
 
+# byte permutes: AVX512-VBMI (vpermi2b / vpermt2b on zmm) -- 8-bit table lookups (kernels/qelementwise_vbmi.py)
+VBMI = FORCED != "generic" and {"avx512f", "avx512bw", "avx512vbmi"} <= FEATURES

@@ -42,3 +42,16 @@ def conv2d_qdu8_qc8w_f32_vnni_mt(tile, m, groups, cg, ng, ntap, kc4, a, ind, ist
                                  bs, tfl, lo, hi, out, ldo, mc, sa, za, nt):
     Q.conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, groups, cg, ng, ntap, kc4, a, ind, istr, lda, scale, zpu, rpi, wq, nks, ws,
                                 bs, tfl, lo, hi, out, ldo, mc, sa, za)
+
+
+def unary_mt_kernel(fn, name):
+    """The threaded driver computes what the serial kernel does (chunks are independent)."""
+    return lambda args, x, out, nt: fn(*args, x, out)
+
+
+def binary_mt_kernel(fn, name):
+    def run(a, b, shapes, offs, sa, sb, lo, hi, out):
+        for s, o in zip(shapes, offs):
+            if o[3] > 0:
+                fn(a[o[0]:], b[o[1]:], s, sa, sb, lo, hi, out[o[2]:])
+    return run

@@ -130,6 +130,8 @@ def reduce(ctx):
         o2 = outs[0].reshape(outer, inner)
         if qmain is not None:
             fn, qargs = qmain
+            if fn is mean_q_xnn and not (x3.flags.c_contiguous and o2.flags.c_contiguous):
+                raise ValueError("mean_q_xnn indexes by flat offsets: C-contiguous arrays are needed")
             main = lambda: fn(x3, *qargs, o2)             # noqa: E731
         elif xnn_mean:
             if not x3.flags.c_contiguous:

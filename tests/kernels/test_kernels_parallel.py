@@ -242,3 +242,41 @@ def test_dynquant_mt(threads, tflite, k, nt):
     assert_array_equal(qg, qe)
     assert_array_equal(sg, se)
     assert_array_equal(zg, ze)
+
+
+@pytest.mark.parametrize("s1,s2", [((1, 112, 35), (1, 112, 35)), ((3, 5), (5,)), ((1,), (7,)), ((2, 3, 4), (2, 1, 4)),
+                                   ((4, 1, 6), (1, 5, 1)), ((200,), (200,)), ((1,), (1,))])
+@pytest.mark.parametrize("nt", [2, 3, 5])
+def test_binary_mt_split_bcast(s1, s2, nt):
+    """split_bcast + the binary driver: every chunk layout (outer dim, single long row in
+    64-element blocks, more chunks than rows) gives the serial kernel's bits."""
+    from numba_infer.kernels import elementwise as KE
+    from numba_infer.ops.elementwise import bcast_layout
+
+    class _Fail:
+        def fail(self, msg, cls=Exception):
+            raise cls(msg)
+    rng = np.random.default_rng(nt)
+    osh = np.broadcast_shapes(s1, s2)
+    shape, (sa, sb) = bcast_layout(_Fail(), osh, [s1, s2])
+    a = rng.standard_normal(int(np.prod(s1))).astype(np.float32)
+    b = rng.standard_normal(int(np.prod(s2))).astype(np.float32)
+    fn = KE.binary_f32_kernel(KE.SUB)
+    want, got = np.empty(int(np.prod(osh)), np.float32), np.full(int(np.prod(osh)), np.nan, np.float32)
+    lo, hi = np.float32(-1.5), np.float32(np.inf)
+    fn(a, b, shape, sa, sb, lo, hi, want)
+    shapes, offs = P.split_bcast(shape, sa, sb, nt)
+    assert offs[:, 3].sum() == want.size
+    P.binary_mt_kernel(fn, "binary_f32_test_sub")(a, b, shapes, offs, sa, sb, lo, hi, got)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 129, 1000])
+@pytest.mark.parametrize("nt", [2, 3])
+def test_unary_mt(n, nt):
+    from numba_infer.kernels import elementwise as KE
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    want, got = np.empty(n, np.float32), np.full(n, np.nan, np.float32)
+    KE.unary_f32(KE.ABS, x, want)
+    P.unary_mt_kernel(KE.unary_f32, "elementwise_unary_f32")((KE.ABS,), x, got, nt)
+    np.testing.assert_array_equal(got, want)

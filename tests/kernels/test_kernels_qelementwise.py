@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from numba_infer import isa
 from numba_infer.kernels import qelementwise as K
 from numba_infer.kernels.reference import qelementwise as R
 from numba_infer.ops.elementwise import bcast_layout
@@ -164,3 +165,29 @@ def test_qbinary_all_pairs(op, dt):
     # the TFLite ADD twin is slow (three Python-int MBQMs per lane): one constant set there
     for k in ((0,) if op in (K.Q_ADD_TFL, K.Q_SQDIFF_TFL) else (0, 1, 2)):
         _run_qbinary(op, a, b, ((65536,), (65536,)), _edge_params(op, dt, rng, k), FSCALES[k], dt)
+
+
+@pytest.mark.skipif(not isa.VBMI, reason="host without AVX512-VBMI")
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 127, 128, 129, 191, 1000])
+@pytest.mark.parametrize("dt", [np.int8, np.uint8])
+def test_lut_u8_vbmi(n, dt):
+    """The vpermi2b lookup vs the NumPy twin: every code, tails of the 64- and 128-byte steps."""
+    from numba_infer.kernels.qelementwise_vbmi import lut_u8_vbmi
+    rng = np.random.default_rng(n)
+    x = np.concatenate([np.arange(256, dtype=np.uint8), rng.integers(0, 256, n).astype(np.uint8)])[-n:] if n else \
+        np.zeros(0, np.uint8)
+    table = rng.integers(0, 256, 256).astype(np.uint8).view(dt)
+    got, want = np.full(n + 1, 7, dt), np.empty(n, dt)
+    lut_u8_vbmi(x, table, got[:n])
+    R.lut_u8(x, table, want)
+    np.testing.assert_array_equal(got[:n], want)
+    assert got[n] == 7                                   # nothing written past the end
+
+
+def test_lut_kernel_for_isa():
+    from numba_infer.ops.activation import lut_u8_kernel
+    if isa.VBMI:
+        from numba_infer.kernels.qelementwise_vbmi import lut_u8_vbmi
+        assert lut_u8_kernel() is lut_u8_vbmi
+    else:
+        assert lut_u8_kernel() is K.lut_u8

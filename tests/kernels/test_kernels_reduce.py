@@ -58,3 +58,23 @@ def test_mean_twin_vs_float64(shape, rng):
     RR.mean_f32_xnn(x, None, got)
     RR.exact_mean(x, want)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dt", [np.int8, np.uint8])
+@pytest.mark.parametrize("shape", [(1, 196, 192), (2, 49, 1152), (3, 5, 1), (1, 1, 17), (2, 7, 63), (1, 3, 64),
+                                   (1, 9, 65), (2, 4, 129), (1, 2, 16), (2, 3, 0)])
+def test_mean_q_xnn_simd(dt, shape):
+    """The 16-lane int8/uint8 MEAN (64-channel passes, masked tails) vs the NumPy twin: exact
+    integer sums, the same float32 mul / add / round-half-even, clamps at both bounds."""
+    rng = np.random.default_rng(sum(shape))
+    ii = np.iinfo(dt)
+    x = rng.integers(ii.min, int(ii.max) + 1, shape).astype(dt)
+    for scale, bias in [(F32(0.0173), F32(-2.53)), (F32(1.0 / max(shape[1], 1)), F32(0.5)), (F32(3.0), F32(-100.5))]:
+        buf = np.full(shape[0] * shape[2] + 1, 9, dt)     # a guard byte after the output
+        got = buf[:-1].reshape(shape[0], shape[2])
+        want = np.zeros((shape[0], shape[2]), dt)
+        lo, hi = np.int64(ii.min + 1), np.int64(ii.max - 1)
+        KR.mean_q_xnn(x, scale, bias, lo, hi, got)
+        RR.mean_q_xnn(x, scale, bias, lo, hi, want)
+        np.testing.assert_array_equal(got, want)
+        assert buf[-1] == 9

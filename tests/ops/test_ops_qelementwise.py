@@ -4,11 +4,16 @@ and ("builtin", numerics="tflite").  8-bit unary ops are checked on all 256 inpu
 Quantization parameters come from random draws and from the real int8 models in
 /work/shared/models/generated (same scales / zero points, single-op models)."""
 import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from tflite_build import ModelBuilder, run_litert, run_ours
 
+from numba_infer import isa
 from numba_infer.errors import NumbaInferError, UnsupportedError
 
 MODES = [("default", "xnnpack"), ("builtin", "tflite")]
@@ -252,3 +257,16 @@ def test_real_model_params(case):
     else:
         keep = {k: v for k, v in opts.items() if k in ("alpha", "approximate")}
         check(unary_model(op, np.int8, qs[0], qs[1], keep or None), [np.arange(256, dtype=np.uint8).view(np.int8)])
+
+
+@pytest.mark.skipif(not isa.VBMI, reason="the generic path is already the host path")
+def test_generic_isa_subprocess():
+    """The 8-bit table ops again with NUMBA_INFER_ISA=generic (the scalar lut_u8; natively
+    they run the AVX512-VBMI vpermi2b kernel)."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, NUMBA_INFER_ISA="generic")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
+                        str(root / "tests/kernels/test_kernels_qelementwise.py"),
+                        "-k", "lut_kernel_for_isa or (unary_all_codes and (LOGISTIC or HARD_SWISH))"],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]

@@ -234,6 +234,8 @@ def test_kernel_twins(dt):
     for fn, args in [("mean_q_mbqm", (np.int64(-250), np.int64(1518500250), np.int64(-6), np.int64(4), np.int64(4), qlo, qhi)),
                      ("mean_q_xnn", (np.float32(0.0173), np.float32(-2.53), qlo, qhi)),
                      ("sum_q_f32", (np.float32(0.0173), np.float32(2.5), np.int64(7), qlo, qhi))]:
+        if fn == "mean_q_xnn" and dt == np.int16:
+            continue                       # 8-bit only (XNNPack's qs8/qu8 reduce; int16 never reaches it)
         got, ref = np.zeros((3, 7), dt), np.zeros((3, 7), dt)
         getattr(reduce, fn)(x3, *args, got)
         getattr(rreduce, fn)(x3, *args, ref)

@@ -281,3 +281,38 @@ def test_contention_guard(monkeypatch):
     apply_threads(NT)
     assert par._guard["backoff"] == par.BACKOFF_S
     apply_threads(None)
+
+
+# ---------------------------------------------------------------- elementwise (kernels/parallel.py drivers)
+def _elementwise_model(rng, op, s1, s2=None, act=0):
+    b = ModelBuilder()
+    x = b.input(s1, np.float32)
+    ins, feeds = [x], [rng.standard_normal(s1).astype(np.float32) * 4]
+    if s2 is not None:
+        ins.append(b.input(s2, np.float32))
+        feeds.append(rng.standard_normal(s2).astype(np.float32))
+    o = b.tensor(tuple(np.broadcast_shapes(s1, s2 or s1)), np.float32)
+    b.op(op, ins, [o], {"fused_activation_function": act} if op in ("ADD", "MUL") else None)
+    return b.build(outputs=[o]), feeds
+
+
+@pytest.mark.parametrize("op,s1,s2,act", [("LOGISTIC", (1, 9, 7, 33), None, 0), ("TANH", (1000,), None, 0),
+                                          ("MUL", (1, 9, 7, 33), (1, 9, 7, 33), 0),
+                                          ("MUL", (1, 9, 7, 33), (1, 1, 1, 33), 0),
+                                          ("ADD", (2, 5, 1, 70), (1, 1, 3, 70), 1), ("MUL", (300,), (1,), 0)])
+def test_elementwise_f32_threads(calls, monkeypatch, op, s1, s2, act):
+    """Large float32 unary / binary ops run in nt chunks (kernels/parallel.py unary_mt_kernel /
+    binary_mt_kernel over split_bcast), bit-identical to one thread."""
+    for name in ("unary_mt_kernel", "binary_mt_kernel"):
+        make = getattr(par, name)
+
+        def counted(fn, key, _make=make, _name=name):
+            drv = _make(fn, key)
+
+            def run_counted(*a):
+                calls[_name] = calls.get(_name, 0) + 1
+                return drv(*a)
+            return run_counted
+        monkeypatch.setattr(par, name, counted)
+    model, feeds = _elementwise_model(np.random.default_rng(len(s1)), op, s1, s2, act)
+    check_same(model, feeds, calls, "binary_mt_kernel" if s2 is not None else "unary_mt_kernel")
