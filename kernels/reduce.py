@@ -46,6 +46,40 @@ def reduce_x(x, op, init, out):
 
 
 @kernel(fastmath=FAST_F32)
+def reduce_f32(x, outer, r, inner, op, init, out):
+    """reduce_x for float32 on flat C-contiguous x (outer*r*inner) and out (outer*inner),
+    16 lanes over the kept inner axis: every output element gets the same operations
+    in the same order as reduce_x (init, then its r terms in index order; MAX keeps
+    the accumulator unless a term is greater, so NaN terms are skipped as there).
+    One pass over each 16-wide column block holds its accumulator in a register.
+    Reference: kernels/reference/reduce.py"""
+    vinit = vsplat(init)
+    for o in range(outer):
+        xb = o * r * inner
+        for jb in range(0, inner, 16):
+            nv = min(16, inner - jb)
+            acc = vinit
+            p = xb + jb
+            if op == MAX:
+                for _ in range(r):
+                    acc = vmax(vload_n(x, p, nv), acc)
+                    p += inner
+            elif op == MIN:
+                for _ in range(r):
+                    acc = vmin(vload_n(x, p, nv), acc)
+                    p += inner
+            elif op == SUM:
+                for _ in range(r):
+                    acc = vadd(acc, vload_n(x, p, nv))
+                    p += inner
+            else:
+                for _ in range(r):
+                    acc = vmul(acc, vload_n(x, p, nv))
+                    p += inner
+            vstore_n(out, o * inner + jb, acc, nv)
+
+
+@kernel(fastmath=FAST_F32)
 def reduce_mean_f32(x, out):
     """MEAN: float32 sum over the middle axis (index order), then / r, as TFLite's reference Mean."""
     r = np.float32(x.shape[1])

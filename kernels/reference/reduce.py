@@ -14,6 +14,12 @@ def reduce_x(x, op, init, out):
         out[...] = init * x.prod(axis=1, dtype=out.dtype)
 
 
+def reduce_f32(x, outer, r, inner, op, init, out):
+    o = np.zeros((outer, inner), np.float32)
+    reduce_x(x.reshape(outer, r, inner), op, init, o)
+    out[...] = o.reshape(-1)
+
+
 def reduce_mean_f32(x, out):
     out[...] = (x.astype(np.float64).sum(axis=1) / x.shape[1]).astype(np.float32)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import ModelValidationError
 from ..kernels.reduce import (MAX, MIN, PROD, SUM, mean_f32_general, mean_f32_rows_eigen, mean_f32_xnn, mean_q_mbqm,
-                              mean_q_xnn, reduce_any_b, reduce_mean_f32, reduce_x, sum_q_f32)
+                              mean_q_xnn, reduce_any_b, reduce_f32, reduce_mean_f32, reduce_x, sum_q_f32)
 from ..quant import QRANGE, quantize_multiplier, tensor_qparams
 from ..kernels.transform import gather_axes_x
 from .common import norm_axis
@@ -146,6 +146,11 @@ def reduce(ctx):
             main = lambda: reduce_mean_f32(x3, o2)       # noqa: E731
         elif op == "REDUCE_ANY":
             main = lambda: reduce_any_b(x3, o2)          # noqa: E731
+        elif dt == np.float32 and inner > 1 and x3.flags.c_contiguous:
+            # 16 lanes over the kept axis, same per-element operations as reduce_x
+            xf, of = x3.reshape(-1), o2.reshape(-1)
+            dims = (np.int64(outer), np.int64(r), np.int64(inner))
+            main = lambda: reduce_f32(xf, *dims, code, init, of)  # noqa: E731
         else:
             main = lambda: reduce_x(x3, code, init, o2)  # noqa: E731
         if pre is None:

@@ -78,3 +78,36 @@ def test_mean_q_xnn_simd(dt, shape):
         RR.mean_q_xnn(x, scale, bias, lo, hi, want)
         np.testing.assert_array_equal(got, want)
         assert buf[-1] == 9
+
+
+@pytest.mark.parametrize("outer,r,inner", [(1, 3360, 8), (3, 7, 17), (2, 1, 16), (1, 200, 40), (2, 5, 2), (1, 0, 33)])
+@pytest.mark.parametrize("op", ["SUM", "MAX", "MIN", "PROD"])
+def test_reduce_f32_simd(outer, r, inner, op):
+    """The 16-lane float32 reduce: the same bits as the scalar reduce_x (same operations per
+    element in the same order), NaN terms skipped by MAX / MIN as there; against the NumPy
+    twin exact for MAX / MIN, within float32 rounding of r terms for SUM / PROD."""
+    from numba_infer.kernels import reduce as KR
+    from numba_infer.kernels.reference import reduce as RR
+    code = getattr(KR, op)
+    rng = np.random.default_rng(r * 31 + inner)
+    x = (1 + 0.01 * rng.standard_normal((outer, r, inner)) if op == "PROD"
+         else rng.standard_normal((outer, r, inner))).astype(np.float32)
+    init = np.float32({"SUM": 0, "PROD": 1, "MAX": -np.inf, "MIN": np.inf}[op])
+    want = np.full((outer, inner), np.nan, np.float32)
+    KR.reduce_x(x, code, init, want)
+    got = np.full(outer * inner + 5, 7, np.float32)            # guard: nothing written past the end
+    KR.reduce_f32(x.reshape(-1), np.int64(outer), np.int64(r), np.int64(inner), code, init, got)
+    np.testing.assert_array_equal(got[:outer * inner].reshape(outer, inner), want)
+    assert (got[outer * inner:] == 7).all()
+    ref = np.zeros(outer * inner, np.float32)
+    RR.reduce_f32(x, outer, r, inner, code, init, ref)
+    if op in ("MAX", "MIN"):
+        np.testing.assert_array_equal(got[:outer * inner], ref)
+        if r > 1:                                               # NaN terms are skipped, as reduce_x does
+            x[:, 0, :] = np.nan
+            KR.reduce_x(x, code, init, want)
+            KR.reduce_f32(x.reshape(-1), np.int64(outer), np.int64(r), np.int64(inner), code, init, got)
+            np.testing.assert_array_equal(got[:outer * inner].reshape(outer, inner), want)
+            assert not np.isnan(want).any()
+    else:
+        np.testing.assert_allclose(got[:outer * inner], ref, rtol=1e-5 * max(1, r) ** 0.5, atol=1e-5 * max(1, r))
