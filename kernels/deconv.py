@@ -14,9 +14,13 @@ Explicit SIMD over 16 output channels; 4 output pixels of the same stride
 phase (same taps) share each weight vector.
 """
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from ._jit import FAST_F32, kernel
-from .simd import fma_f32, vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
+from .qs8 import requant_i32_q8_rows
+from .simd import LANES, _splat, f32x16, fma_f32, vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
 from .simd_int import (vload_n_if, vshuf_even128, vshuf_odd128, vstore_range, vunpackhi_pd, vunpackhi_ps, vunpacklo_pd,
                        vunpacklo_ps, vzip_hi, vzip_lo)
 
@@ -327,3 +331,224 @@ def deconv_qdu8_qc8w_f32_minmax(xq, scale, zpu, w, ws, b, sh, sw, pad_t, pad_l, 
                     else:
                         y = fma_f32(np.float32(acc[oy, ox, oc]) * s, ws[oc], b[oc])
                     op[oc] = min(max(y, lo), hi)
+
+
+# ---------------------------------------------------------------- pixel-row kernel (few output channels)
+def rows_scratch_size(h, wd, cin, kw):
+    """float32 words of deconv_f32_f32_f32_rows_minmax's scratch: the channel-major image
+    (H, Cin, W + 2 KW + 16: KW columns of margin left, KW + 16 right), a 16x16 transpose
+    block and a 16-pixel x 8-channel output tile."""
+    return h * cin * (wd + 2 * kw + 16) + 256 + 128
+
+
+def rows_pack_w(w):
+    """(KH, KW, Cin, Cout) -> (KH, KW, Cin, Cout rounded up to 8), zero-filled."""
+    kh, kw, cin, cout = w.shape
+    cop = -(-cout // 8) * 8
+    wp = np.zeros((kh, kw, cin, cop), w.dtype)
+    wp[..., :cout] = w
+    return wp
+
+
+@intrinsic
+def _vsel_lanes(typingctx, a, b, lo, hi):
+    """Lane-wise a for lanes lo <= j < hi, else b."""
+    if not (a == b == f32x16 and isinstance(lo, types.Integer) and isinstance(hi, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        i64 = ir.IntType(64)
+        vty = ir.VectorType(i64, LANES)
+        lo64 = context.cast(builder, args[2], sig.args[2], types.int64)
+        hi64 = context.cast(builder, args[3], sig.args[3], types.int64)
+        iota = ir.Constant(vty, list(range(LANES)))
+        m = builder.and_(builder.icmp_signed(">=", iota, _splat(builder, lo64, vty)),
+                         builder.icmp_signed("<", iota, _splat(builder, hi64, vty)))
+        return builder.select(m, args[0], args[1])
+    return f32x16(a, b, lo, hi), codegen
+
+
+@kernel(fastmath=FAST_F32)
+def deconv_f32_f32_f32_rows_minmax(x, w, b, sh, sw, pad_t, pad_l, lo, hi, ws, out):
+    """deconv_f32_f32_f32_minmax (same operations per output element, so the same bits:
+    bias, then the taps in (ky, kx) order, input channels in order, one FMA each; a tap
+    whose input pixel is outside the image is skipped) for few output channels: 16 output
+    pixels of one row and stride phase per vector (they share their taps), 8 output
+    channels at a time in 8 accumulators, the image transposed channel-major first.
+    A tap column that leaves the image for some of the 16 pixels keeps the old
+    accumulator in those lanes (a select after each FMA).
+
+    w: (KH, KW, Cin, COP) from rows_pack_w (COP = Cout rounded up to 8, zero-filled);
+    b: (COP,) zero-filled; ws: float32 scratch of rows_scratch_size(H, W, Cin, KW) words.
+    Reference: kernels/reference/deconv.py
+    """
+    n_b, h, wd, cin = x.shape
+    kh, kw, _, cop = w.shape
+    oh, ow, cout = out.shape[1], out.shape[2], out.shape[3]
+    wdp = wd + 2 * kw + 16
+    nxt = h * cin * wdp
+    xt = ws[:nxt]
+    blk = ws[nxt:nxt + 256]
+    tile = ws[nxt + 256:nxt + 384]
+    xf = x.reshape(-1)
+    wf = w.reshape(-1)
+    of = out.reshape(-1)
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    wt = kw * cin * cop
+    for n in range(n_b):
+        # channel-major image: xt[(iy * cin + ic) * wdp + kw + ix] = x[n, iy, ix, ic]
+        for iy in range(h):
+            for ix0 in range(0, wd, 16):
+                npix = min(16, wd - ix0)
+                for cc in range(0, cin, 16):
+                    nc = min(16, cin - cc)
+                    _transpose16(xf, ((n * h + iy) * wd + ix0) * cin + cc, cin, npix, nc, blk)
+                    for i in range(nc):
+                        vstore_n(xt, (iy * cin + cc + i) * wdp + kw + ix0, vload(blk, i * 16), npix)
+        for oy in range(oh):
+            ky0, iy0 = _taps_from(oy, pad_t, sh, kh, h)
+            for px in range(min(sw, ow)):
+                kx0, ix0 = _taps_from(px, pad_l, sw, kw, wd)
+                npx = (ow - px + sw - 1) // sw          # pixels of this phase; pixel j reads ix0 + j - t
+                for j0 in range(0, npx, 16):
+                    cnt = min(16, npx - j0)
+                    for cb in range(0, cout, 8):
+                        a0 = vsplat(b[cb])
+                        a1 = vsplat(b[cb + 1])
+                        a2 = vsplat(b[cb + 2])
+                        a3 = vsplat(b[cb + 3])
+                        a4 = vsplat(b[cb + 4])
+                        a5 = vsplat(b[cb + 5])
+                        a6 = vsplat(b[cb + 6])
+                        a7 = vsplat(b[cb + 7])
+                        for ky in range(ky0, kh, sh):
+                            iy = iy0 - (ky - ky0) // sh
+                            if iy < 0 or iy >= h:
+                                continue
+                            for kx in range(kx0, kw, sw):
+                                t = (kx - kx0) // sw
+                                # lanes j whose input column ix0 + j0 + j - t is inside the image
+                                jl = max(0, t - ix0 - j0)
+                                jh = min(cnt, wd + t - ix0 - j0)
+                                if jl >= jh:
+                                    continue
+                                xp = iy * cin * wdp + kw + ix0 + j0 - t
+                                wo = ky * wt + kx * cin * cop + cb
+                                if jl == 0 and jh == cnt:
+                                    for ic in range(cin):
+                                        xv = vload(xt, xp)
+                                        a0 = vfma(xv, vbroadcast(wf, wo), a0)
+                                        a1 = vfma(xv, vbroadcast(wf, wo + 1), a1)
+                                        a2 = vfma(xv, vbroadcast(wf, wo + 2), a2)
+                                        a3 = vfma(xv, vbroadcast(wf, wo + 3), a3)
+                                        a4 = vfma(xv, vbroadcast(wf, wo + 4), a4)
+                                        a5 = vfma(xv, vbroadcast(wf, wo + 5), a5)
+                                        a6 = vfma(xv, vbroadcast(wf, wo + 6), a6)
+                                        a7 = vfma(xv, vbroadcast(wf, wo + 7), a7)
+                                        xp += wdp
+                                        wo += cop
+                                else:
+                                    for ic in range(cin):
+                                        xv = vload(xt, xp)
+                                        a0 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo), a0), a0, jl, jh)
+                                        a1 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 1), a1), a1, jl, jh)
+                                        a2 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 2), a2), a2, jl, jh)
+                                        a3 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 3), a3), a3, jl, jh)
+                                        a4 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 4), a4), a4, jl, jh)
+                                        a5 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 5), a5), a5, jl, jh)
+                                        a6 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 6), a6), a6, jl, jh)
+                                        a7 = _vsel_lanes(vfma(xv, vbroadcast(wf, wo + 7), a7), a7, jl, jh)
+                                        xp += wdp
+                                        wo += cop
+                        vstore(tile, 0, vmin(vmax(a0, vlo), vhi))
+                        vstore(tile, 16, vmin(vmax(a1, vlo), vhi))
+                        vstore(tile, 32, vmin(vmax(a2, vlo), vhi))
+                        vstore(tile, 48, vmin(vmax(a3, vlo), vhi))
+                        vstore(tile, 64, vmin(vmax(a4, vlo), vhi))
+                        vstore(tile, 80, vmin(vmax(a5, vlo), vhi))
+                        vstore(tile, 96, vmin(vmax(a6, vlo), vhi))
+                        vstore(tile, 112, vmin(vmax(a7, vlo), vhi))
+                        _transpose16(tile, 0, 16, 8, 16, blk)         # blk[j*16 + k] = channel cb + k of pixel j
+                        nk = min(8, cout - cb)
+                        ob = ((n * oh + oy) * ow + px + j0 * sw) * cout + cb
+                        for j in range(cnt):
+                            vstore_n(of, ob + j * sw * cout, vload(blk, j * 16), nk)
+
+
+# ---------------------------------------------------------------- integer sums in float32
+# An 8-bit transposed conv sums products (x - zx) * w of integers below 2**8 and 2**8 in
+# magnitude.  When the largest possible |sum| (max |x - zx| times an output channel's
+# sum of |w|, checked at prepare) is at most 2**24, every partial sum is an integer that
+# float32 holds exactly, so the float32 kernels above compute the exact int32 sums in any
+# order: the two kernels below run them on float32 copies of the operands.
+
+@kernel(fastmath=FAST_F32)
+def _deconv_int_sums_f32(xf, wf, zb, sh, sw, pad_t, pad_l, rows, scr, accf):
+    inf = np.float32(np.inf)
+    if rows:
+        deconv_f32_f32_f32_rows_minmax(xf, wf, zb, sh, sw, pad_t, pad_l, -inf, inf, scr, accf)
+    else:
+        deconv_f32_f32_f32_minmax(xf, wf, zb, sh, sw, pad_t, pad_l, -inf, inf, accf)
+
+
+@kernel
+def deconv_qdu8_qc8w_f32_exact_minmax(xq, scale, zpu, wf, ws, b, zb, sh, sw, pad_t, pad_l, rows, lo, hi,
+                                      xf, scr, accf, out):
+    """deconv_qdu8_qc8w_f32_minmax with tfl false (XNNPack's qd8 deconvolution), its int32
+    sums taken in float32 (exact: the caller checked 255 * max_oc sum |w| <= 2**24).
+
+    wf: float32 weights (rows: rows_pack_w layout, else (KH, KW, Cin, Cout)); zb: zeros of
+    wf's last dimension; rows: use deconv_f32_f32_f32_rows_minmax (scr its scratch);
+    xf: (1, H, W, Cin) float32 workspace; accf: (1, OH, OW, Cout) float32 workspace.
+    out = clamp(fma(sum * scale[n], ws, b)).  Reference: kernels/reference/deconv.py
+    """
+    n_b = xq.shape[0]
+    cout = out.shape[3]
+    npix = out.shape[1] * out.shape[2]
+    xv = xf.reshape(-1)
+    av = accf.reshape(-1)
+    m = xv.shape[0]
+    for n in range(n_b):
+        z = np.float32(zpu[n])
+        s = scale[n]
+        xs = xq[n].reshape(-1)
+        for i in range(m):
+            xv[i] = np.float32(xs[i]) - z
+        _deconv_int_sums_f32(xf, wf, zb, sh, sw, pad_t, pad_l, rows, scr, accf)
+        o = out[n].reshape(-1)
+        for p in range(npix):
+            for oc in range(cout):
+                y = fma_f32(av[p * cout + oc] * s, ws[oc], b[oc])
+                o[p * cout + oc] = min(max(y, lo), hi)
+
+
+@kernel
+def deconv_q8_q8_q8_exact(x, zx, wf, zb, bias, sh, sw, pad_t, pad_l, rows, mult, lsh, rsh, nup, fscale, fp32, zp,
+                          lo, hi, xf, scr, accf, acc, out):
+    """kernels/qs8.py tconv_q8_q8_q8 (TRANSPOSE_CONV int8/uint8: bias + sum of (x - zx) * (w - zw),
+    then the requant epilogue) with the sums taken in float32 (exact: the caller checked
+    max |x - zx| * max_oc sum |w - zw| <= 2**24).
+
+    wf: float32 (w - zw) (rows: rows_pack_w layout, else (KH, KW, Cin, Cout)); zb: zeros of
+    wf's last dimension; xf: (1, H, W, Cin), accf: (1, OH, OW, Cout) float32 and acc
+    (OH*OW*Cout,) int32 workspaces; requant arguments as requant_i32_q8_rows.
+    Reference: kernels/reference/deconv.py
+    """
+    n_b = x.shape[0]
+    cout = out.shape[3]
+    npix = out.shape[1] * out.shape[2]
+    xv = xf.reshape(-1)
+    av = accf.reshape(-1)
+    m = xv.shape[0]
+    fz = np.float32(zx)
+    for n in range(n_b):
+        xs = x[n].reshape(-1)
+        for i in range(m):
+            xv[i] = np.float32(xs[i]) - fz
+        _deconv_int_sums_f32(xf, wf, zb, sh, sw, pad_t, pad_l, rows, scr, accf)
+        for p in range(npix):
+            for oc in range(cout):
+                acc[p * cout + oc] = np.int32(av[p * cout + oc]) + bias[oc]
+        requant_i32_q8_rows(acc, cout, npix, cout, mult, lsh, rsh, nup, fscale, fp32, zp, lo, hi,
+                            out[n].reshape(-1), cout)

@@ -81,11 +81,15 @@ def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
         out = clamp(avg, lo, hi)
 
     i.e. the mean rounded half away from zero.  Same arguments as maxpool_nhwc_minmax;
-    lo, hi: the fused-activation range in the output dtype.  Reference: kernels/reference/pool.py
+    lo, hi: the fused-activation range in the output dtype.  Sums are int32 (KH*KW*32768
+    must fit: the lowering checks).  The C division runs in float64: both operands are
+    integers below 2**53 and a correctly rounded quotient truncates to the integer
+    quotient (it is at least 1/cnt away from the next integer), so the channel loop
+    vectorizes.  Reference: kernels/reference/pool.py
     """
     n_b, h, wd, c = x.shape
     oh, ow = out.shape[1], out.shape[2]
-    acc = np.zeros(c, np.int64)
+    acc = np.zeros(c, np.int32)
     for n in range(n_b):
         for oy in range(oh):
             y0 = oy * sh - pad_t
@@ -101,14 +105,13 @@ def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
                     for kx in range(kx0, kx1):
                         xp = x[n, y0 + ky, x0 + kx]
                         for ch in range(c):
-                            acc[ch] += xp[ch]
-                cnt = np.int64(max(ky1 - ky0, 0) * max(kx1 - kx0, 0))
+                            acc[ch] += np.int32(xp[ch])
+                cnt = np.int32(max(ky1 - ky0, 0) * max(kx1 - kx0, 0))
                 half = cnt // 2
+                fcnt = np.float64(cnt)
                 op = out[n, oy, ox]
                 for ch in range(c):
                     a = acc[ch]
-                    if a > 0:
-                        v = (a + half) // cnt
-                    else:
-                        v = -((half - a) // cnt)          # C truncation of (a - half) / cnt, a - half <= 0
+                    num = np.float64(a + half) if a > 0 else np.float64(a - half)
+                    v = np.int32(num / fcnt)                # truncation, as C
                     op[ch] = min(max(v, lo), hi)

@@ -147,6 +147,31 @@ def transpose_tiled_x(x, ibase, obase, nk, nl, isl, osk, out):
 
 
 @kernel
+def tile_repeat_x(x, outer, r, inner, out):
+    """out[(i*r + j)*inner + k] = x[i*inner + k] for i < outer, j < r, k < inner.
+
+    x, out: 1-D, one dtype (the lowering views 8-bit to 64-bit words when the block
+    allows).  TILE with a single repeated axis: every block of `inner` elements is
+    written `r` times in a row, one tight copy loop per block.
+    """
+    ui = U(inner)
+    ur = U(r)
+    if ui == 1:
+        for i in range(U(outer)):
+            v = x[i]
+            b = i * ur
+            for j in range(ur):
+                out[b + j] = v
+        return
+    for i in range(U(outer)):
+        a = i * ui
+        for j in range(ur):
+            b = (i * ur + j) * ui
+            for k in range(ui):
+                out[b + k] = x[a + k]
+
+
+@kernel
 def copy_rows_x(src, src_off, src_stride, dst, dst_off, dst_stride, rows, n):
     """dst[dst_off + r*dst_stride + j] = src[src_off + r*src_stride + j], r < rows, j < n.
 

@@ -63,3 +63,7 @@ def arg_minmax_x(x, is_min, out):
 
 def clamp_f32(x, lo, hi):
     np.clip(x, lo, hi, out=x)
+
+
+def tile_repeat_x(x, outer, r, inner, out):
+    out[:outer * r * inner] = np.repeat(x[:outer * inner].reshape(outer, 1, inner), r, axis=1).reshape(-1)

@@ -13,6 +13,7 @@ from ..kernels import elementwise as K
 from ..kernels.activation import (EXP2_K_OVER_32, GELU_ERF_XNN, GELU_TANH_XNN, activation_f32, gelu_f32_eigen,
                                   gelu_f32_xnn, hard_swish_f32_tflite, hard_swish_f32_xnn, sigmoid_f32_eigen,
                                   sigmoid_f32_xnn, tanh_f32_eigen, tanh_f32_xnn)
+from ..kernels.elu import elu_f32_xnn
 from ..kernels.qelementwise import lut_u8
 from ..kernels.reference.requant import multiply_by_quantized_multiplier as _mbqm
 from ..kernels.reference.requant import rounding_divide_by_pot as _rdbpot
@@ -60,6 +61,9 @@ def activation(ctx):
         return unary_lowered(ctx, tanh_f32_xnn)
     if ctx.node.op == "HARD_SWISH" and ctx.settings.numerics == "xnnpack":
         return unary_lowered(ctx, hard_swish_f32_xnn)
+    if ctx.node.op == "ELU" and ctx.settings.numerics == "xnnpack":
+        # XNNPack's velu (avx512f_rr1_p6); pure FMA / shift IR, so exact on any host
+        return unary_lowered(ctx, elu_f32_xnn)
     if ctx.settings.numerics == "tflite" and ctx.node.op in _BUILTIN:
         # LiteRT's builtin kernels: Eigen packet math (SSE, no FMA) / NEON_2_SSE HardSwish
         return unary_lowered(ctx, _BUILTIN[ctx.node.op])

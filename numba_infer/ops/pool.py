@@ -55,6 +55,8 @@ def _pool(ctx, avg):
         if lo > hi:
             ctx.fail(f"empty fused-activation range [{lo}, {hi}]", ModelValidationError)
         lo, hi = np.int64(lo), np.int64(hi)
+        if avg and kh * kw * 32768 >= 2 ** 31:
+            ctx.fail(f"a {kh}x{kw} window can overflow the int32 sum of avgpool_q_minmax", ModelValidationError)
         kernel_fn = avgpool_q_minmax if avg else maxpool_nhwc_minmax
     else:
         lo, hi = act_range_f32(ctx)

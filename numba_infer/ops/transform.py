@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, ModelValidationError, UnsupportedError
 from ..kernels.transform import (arg_minmax_x, clamp_f32, copy_rows_x, gather_axes_x, gather_nd_x,
-                                  gather_rows_x, pad_x, transpose_tiled_x)
+                                  gather_rows_x, pad_x, tile_repeat_x, transpose_tiled_x)
 from .common import act_range_f32, norm_axis
 from .registry import Lowered, lowering
 
@@ -378,8 +378,28 @@ def tile(ctx):
         ctx.fail(f"negative multiples {m}", ModelValidationError)
     st = _strides(x.shape)
     out = [x.shape[d] * m[d] for d in range(rank)]
+    rep = [d for d in range(rank) if m[d] != 1]
+    if len(rep) == 1 and int(np.prod(out, dtype=np.int64)) > 0:
+        return _tile_repeat(x, out, rep[0], m[rep[0]])
     tabs = [axis_table(0, st[d], np.arange(out[d]) % max(x.shape[d], 1)) for d in range(rank)]
     return gather_lowered(ctx, x, out, tabs)
+
+
+def _tile_repeat(x, out, d, r):
+    """TILE with one repeated axis d: each block x[i, d:...] (i over the axes before d)
+    is written r times in a row (kernels/transform.py tile_repeat_x), moved as the widest
+    unsigned words that divide the block."""
+    outer = int(np.prod(x.shape[:d], dtype=np.int64))
+    nbytes = int(np.prod(x.shape[d:], dtype=np.int64)) * x.dtype.itemsize
+    word = next(k for k in (8, 4, 2, 1) if nbytes % k == 0)
+    wt = np.dtype(f"u{word}")
+    args = (np.int64(outer), np.int64(r), np.int64(nbytes // word))
+
+    def bind(ins, outs, ws):
+        xf = ins[0].reshape(-1).view(np.uint8).view(wt)
+        of = outs[0].reshape(-1).view(np.uint8).view(wt)
+        return lambda: tile_repeat_x(xf, *args, of)
+    return Lowered(outputs=[(tuple(int(v) for v in out), x.dtype)], bind=bind)
 
 
 # ----- DEPTH_TO_SPACE, SPACE_TO_DEPTH, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND ----------------

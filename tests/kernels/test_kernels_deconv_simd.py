@@ -1,8 +1,8 @@
 """The float32 transposed-conv kernels of kernels/deconv.py on odd shapes.
 
-deconv_f32_f32_f32_minmax (16 output channels per vector) and
-deconv_f32_f32_f32_pixel_minmax (16 input pixels per vector, filter <= stride)
-accumulate in the same order (bias, taps in (ky, kx) order, input channels in
+deconv_f32_f32_f32_minmax (16 output channels per vector),
+deconv_f32_f32_f32_pixel_minmax (16 input pixels per vector, filter <= stride) and
+deconv_f32_f32_f32_rows_minmax (16 output pixels of a row phase x 8 channels) accumulate in the same order (bias, taps in (ky, kx) order, input channels in
 order, one FMA each), so they must agree bit for bit; both are within float32
 rounding of the float64 NumPy twin (<= KH*KW*Cin = 9*33 products of O(1)
 values: rtol/atol 3e-5).  Also run under NUMBA_INFER_ISA=generic (subprocess).
@@ -38,6 +38,12 @@ CASES = [
     (1, 6, 20, 5, 8, 2, 3, 2, 3, 13, 61, 1, 1),
     (1, 17, 3, 1, 2, 3, 3, 3, 3, 50, 9, 0, 0),
     (2, 3, 3, 15, 16, 2, 2, 2, 2, 6, 6, 0, 0),
+    # rows kernel: phases wider than 16 pixels, channel counts around 8, edge taps on both sides
+    (1, 15, 14, 32, 8, 3, 3, 2, 2, 30, 28, 0, 0),      # opzoo's deconvolution
+    (1, 15, 14, 32, 8, 3, 3, 2, 2, 29, 27, 1, 1),
+    (2, 4, 37, 5, 9, 3, 4, 1, 2, 6, 75, 1, 1),
+    (1, 3, 40, 3, 7, 5, 5, 3, 3, 10, 118, 2, 2),
+    (1, 5, 18, 6, 1, 3, 3, 1, 1, 7, 20, 0, 0),
 ]
 if os.environ.get("NUMBA_INFER_ISA") == "generic":      # the subprocess run below: a subset
     CASES = CASES[::3]
@@ -57,6 +63,13 @@ def test_deconv_f32(case, act):
     ref = np.zeros_like(got)
     R.deconv_f32_f32_f32_minmax(*args, ref)
     np.testing.assert_allclose(got, ref, **TOL)
+    rows = np.full_like(got, np.nan)
+    w8 = D.rows_pack_w(wt)
+    b8 = np.zeros(w8.shape[3], np.float32)
+    b8[:cout] = b
+    scratch = np.full(D.rows_scratch_size(h, w, cin, kw), np.nan, np.float32)     # NaN margins must not leak
+    D.deconv_f32_f32_f32_rows_minmax(x, w8, b8, *args[3:], scratch, rows)
+    np.testing.assert_array_equal(rows, got)
     if kh <= sh and kw <= sw:
         pix = np.full_like(got, np.nan)
         D.deconv_f32_f32_f32_pixel_minmax(*args, np.zeros(D.pixel_scratch_size(kh, kw, cout), np.float32), pix)

@@ -187,3 +187,13 @@ def test_resize_bilinear(c):
     K_res.resize_bilinear_f32(x, y0, y1, wy, x0, x1, wx, a)
     R_res.resize_bilinear_f32(x, y0, y1, wy, x0, x1, wx, b)
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("outer,r,inner", [(1, 1, 1), (5, 2, 1), (3, 3, 7), (1680, 2, 1), (30, 2, 224), (4, 1, 5)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint64, np.float32])
+def test_tile_repeat(outer, r, inner, dtype):
+    x = RNG.integers(0, 100, outer * inner).astype(dtype)
+    a, b = np.zeros(outer * r * inner, dtype), np.ones(outer * r * inner, dtype)
+    K.tile_repeat_x(x, outer, r, inner, a)
+    R.tile_repeat_x(x, outer, r, inner, b)
+    np.testing.assert_array_equal(a, b)

@@ -150,3 +150,22 @@ def test_arg_max_unsupported_dtype():
                   out_dtypes=[np.int32])
     with pytest.raises(NumbaInferError):
         run_ours(m, [np.zeros((4, 3), np.int16)])
+
+
+# TILE with one repeated axis (tile_repeat_x, moved as 8/4/2/1-byte words): UpSampling2D's
+# pair of TILEs in opzoo, a leading / trailing / size-1 repeated axis, odd byte counts.
+TILES = [((1, 60, 28, 1, 8), [1, 1, 1, 2, 1], np.int8), ((1, 60, 28, 1, 8), [1, 1, 1, 2, 1], np.float32),
+         ((1, 30, 1, 28, 8), [1, 1, 2, 1, 1], np.int8), ((2, 3, 5), [3, 1, 1], np.uint8),
+         ((2, 3, 5), [1, 1, 4], np.int16), ((7,), [3], np.int32), ((2, 3, 3), [1, 2, 1], np.int8),
+         ((4, 1, 6), [1, 5, 1], np.float16), ((2, 3), [1, 0], np.float32)]
+
+
+@pytest.mark.parametrize("shape,mult,dtype", TILES, ids=str)
+def test_tile_one_axis(shape, mult, dtype):
+    x = data(shape, dtype)
+    out = tuple(s * m for s, m in zip(shape, mult))
+    if 0 in out:
+        got = run_ours(single_op("TILE", [(shape, dtype), np.array(mult, I32)], [out], out_dtypes=[dtype]), [x])[0]
+        assert got.shape == out
+        return
+    check("TILE", [(shape, dtype), np.array(mult, I32)], [out], [x], resolver="builtin")
