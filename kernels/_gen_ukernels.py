@@ -38,13 +38,17 @@ def _row(name, base, i):
 def f32_ukernel(mr, nr):
     nv = nr // 16
     L = ["@kernel(fastmath=FAST_F32)",
-         f"def _ukr_{mr}x{nr}(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):",
+         f"def _ukr_{mr}x{nr}(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):",
          f'    """{mr}x{nr} tile, see _UKR_DOC."""']
     _rows(L, "a", "ao", "lda", mr)
     _rows(L, "c", "co", "ldc", mr)
     L.append("    if first:")
+    L.append("        if wb >= 0:")
     for v in range(nv):
-        L.append(f"        b{v} = vload(w, wb + {16 * v})")
+        L.append(f"            b{v} = vload(w, wb + {16 * v})")
+    L.append("        else:")
+    for v in range(nv):
+        L.append(f"            b{v} = vzero()")
     for i in range(mr):
         L.append("        " + "; ".join(f"x{i}_{v} = b{v}" for v in range(nv)))
     L.append("    else:")
@@ -52,17 +56,18 @@ def f32_ukernel(mr, nr):
         cr = _row("c", "co", i)
         L.append("        " + "; ".join(f"x{i}_{v} = vload_n(c, {cr} + {16 * v}, nv - {16 * v})" for v in range(nv)))
     L.append("    for k in range(kc):")
-    L.append(f"        wk = wo + k * {nr}")
+    L.append("        wk = wo + k * ldw")
     for v in range(nv):
         L.append(f"        b{v} = vload(w, wk + {16 * v})")
     for i in range(mr):
         L.append(f"        s = vbroadcast(a, {_row('a', 'ao', i)} + k)")
         L.append("        " + "; ".join(f"x{i}_{v} = vfma(s, b{v}, x{i}_{v})" for v in range(nv)))
-    L.append("    if last:")
+    L.append("    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)")
     L.append("        vlo = vsplat(lo)")
     L.append("        vhi = vsplat(hi)")
     for i in range(mr):
         L.append("        " + "; ".join(f"x{i}_{v} = vmin(vhi, vmax(vlo, x{i}_{v}))" for v in range(nv)))
+    L.append("    if last:")
     L.append("        if rnd:")
     for i in range(mr):
         L.append("            " + "; ".join(f"x{i}_{v} = vround_f16(x{i}_{v})" for v in range(nv)))
@@ -80,9 +85,12 @@ def f32_ukernel(mr, nr):
 F32_DOC = """fp32 GEMM microkernels: one MR x NR output tile over kc k-steps.
 
 mr (1..MR) valid rows, nv (1..NR) valid columns.  a: A flat, row i of the
-tile at a[ao + i*lda :]; w: packed weights (kernels/gemm.py pack_gemm_f32),
-wb = offset of this panel's bias, wo = offset of k-row p0 of this panel;
-first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
+tile at a[ao + i*lda :]; w: the weights, k-row p of the tile's NR columns
+at w[wo + p*ldw :] (packed panels, kernels/gemm.py pack_gemm_f32: ldw = NR,
+wo = offset of k-row p0 of this panel; or a plain row-major [K, N] matrix
+read in place: ldw = N, only when the NR columns exist); wb = offset of this
+panel's NR biases, or -1 for none (start from +0.0, XNNPack's bias-free
+BATCH_MATMUL); first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
 round to fp16 values (fp16 emulation: fp32 accumulation, one rounding at the
 output, as XNNPack's f16 GEMMs with fp32 accumulators).  c: C flat, row i at
 c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only."""
@@ -90,9 +98,11 @@ c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only."""
 
 def f32_module():
     out = [_HEADER.format(doc=F32_DOC),
+           "import numpy as np",
+           "",
            "from ._jit import FAST_F32, kernel",
            "from .fp16 import vround_f16",
-           "from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n",
+           "from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n, vzero",
            "",
            '_UKR_DOC = """' + F32_DOC.split("\n\n", 1)[1] + '"""']
     for mr, nr in F32_TILES:
@@ -175,7 +185,8 @@ def qd8_ukernel(mr, nr):
          f"def _ukr_qd8_{mr}x{nr}({_Q8_ARGS}, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi, c, cb, ldc):",
          f'    """{mr}x{nr} tiles, see the module docstring."""',
          "    vlo = vsplat(lo)",
-         "    vhi = vsplat(hi)"]
+         "    vhi = vsplat(hi)",
+         "    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)"]
     _q8_rows_head(L, mr, True)
     for v in range(nv):
         L.append(P + f"n{v} = vload_i32(nks, jo + {16 * v})")
@@ -193,8 +204,9 @@ def qd8_ukernel(mr, nr):
                                           for v in range(nv)))
         L.append(P + "else:")
         L.append(P + "    " + "; ".join(f"y{v} = vfma(vmul(vcvt_f32(x{i}_{v}), sc), g{v}, h{v})" for v in range(nv)))
-        L.append(P + "; ".join(f"vstore_n(c, {cr} + {16 * v}, vmin(vhi, vmax(vlo, y{v})), nv - {16 * v})"
-                               for v in range(nv)))
+        L.append(P + "if clamp:")
+        L.append(P + "    " + "; ".join(f"y{v} = vmin(vhi, vmax(vlo, y{v}))" for v in range(nv)))
+        L.append(P + "; ".join(f"vstore_n(c, {cr} + {16 * v}, y{v}, nv - {16 * v})" for v in range(nv)))
     return "\n".join(L) + "\n"
 
 
@@ -281,6 +293,8 @@ formulas of kernels/qs8.py requant_i32_q8_rows)."""
 
 def qd8_module(tiles=None):
     out = [_HEADER.format(doc=QD8_DOC),
+           "import numpy as np",
+           "",
            "from ._jit import kernel",
            "from .simd import (vadd, vadd_i32, vcvt_f32, vdpbusd, vfma, vload, vload_i32, vmax, vmin, vmul, vmul_i32,",
            "                   vsplat, vsplat_i32, vstore_n, vzero_i32)",

@@ -3,29 +3,37 @@
 fp32 GEMM microkernels: one MR x NR output tile over kc k-steps.
 
 mr (1..MR) valid rows, nv (1..NR) valid columns.  a: A flat, row i of the
-tile at a[ao + i*lda :]; w: packed weights (kernels/gemm.py pack_gemm_f32),
-wb = offset of this panel's bias, wo = offset of k-row p0 of this panel;
-first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
+tile at a[ao + i*lda :]; w: the weights, k-row p of the tile's NR columns
+at w[wo + p*ldw :] (packed panels, kernels/gemm.py pack_gemm_f32: ldw = NR,
+wo = offset of k-row p0 of this panel; or a plain row-major [K, N] matrix
+read in place: ldw = N, only when the NR columns exist); wb = offset of this
+panel's NR biases, or -1 for none (start from +0.0, XNNPack's bias-free
+BATCH_MATMUL); first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
 round to fp16 values (fp16 emulation: fp32 accumulation, one rounding at the
 output, as XNNPack's f16 GEMMs with fp32 accumulators).  c: C flat, row i at
 c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only.
 """
 
+import numpy as np
+
 from ._jit import FAST_F32, kernel
 from .fp16 import vround_f16
-from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
+from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n, vzero
 
 _UKR_DOC = """mr (1..MR) valid rows, nv (1..NR) valid columns.  a: A flat, row i of the
-tile at a[ao + i*lda :]; w: packed weights (kernels/gemm.py pack_gemm_f32),
-wb = offset of this panel's bias, wo = offset of k-row p0 of this panel;
-first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
+tile at a[ao + i*lda :]; w: the weights, k-row p of the tile's NR columns
+at w[wo + p*ldw :] (packed panels, kernels/gemm.py pack_gemm_f32: ldw = NR,
+wo = offset of k-row p0 of this panel; or a plain row-major [K, N] matrix
+read in place: ldw = N, only when the NR columns exist); wb = offset of this
+panel's NR biases, or -1 for none (start from +0.0, XNNPack's bias-free
+BATCH_MATMUL); first: start from bias (else from C); last: clamp to [lo, hi] and, when rnd,
 round to fp16 values (fp16 emulation: fp32 accumulation, one rounding at the
 output, as XNNPack's f16 GEMMs with fp32 accumulators).  c: C flat, row i at
 c[co + i*ldc :].  Hot loop: vbroadcastss + vfmadd231ps only."""
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):
     """6x64 tile, see _UKR_DOC."""
     a1 = ao + min(1, mr - 1) * lda
     a2 = ao + min(2, mr - 1) * lda
@@ -38,10 +46,16 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co
     c4 = co + min(4, mr - 1) * ldc
     c5 = co + min(5, mr - 1) * ldc
     if first:
-        b0 = vload(w, wb + 0)
-        b1 = vload(w, wb + 16)
-        b2 = vload(w, wb + 32)
-        b3 = vload(w, wb + 48)
+        if wb >= 0:
+            b0 = vload(w, wb + 0)
+            b1 = vload(w, wb + 16)
+            b2 = vload(w, wb + 32)
+            b3 = vload(w, wb + 48)
+        else:
+            b0 = vzero()
+            b1 = vzero()
+            b2 = vzero()
+            b3 = vzero()
         x0_0 = b0; x0_1 = b1; x0_2 = b2; x0_3 = b3
         x1_0 = b0; x1_1 = b1; x1_2 = b2; x1_3 = b3
         x2_0 = b0; x2_1 = b1; x2_2 = b2; x2_3 = b3
@@ -56,7 +70,7 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co
         x4_0 = vload_n(c, c4 + 0, nv - 0); x4_1 = vload_n(c, c4 + 16, nv - 16); x4_2 = vload_n(c, c4 + 32, nv - 32); x4_3 = vload_n(c, c4 + 48, nv - 48)
         x5_0 = vload_n(c, c5 + 0, nv - 0); x5_1 = vload_n(c, c5 + 16, nv - 16); x5_2 = vload_n(c, c5 + 32, nv - 32); x5_3 = vload_n(c, c5 + 48, nv - 48)
     for k in range(kc):
-        wk = wo + k * 64
+        wk = wo + k * ldw
         b0 = vload(w, wk + 0)
         b1 = vload(w, wk + 16)
         b2 = vload(w, wk + 32)
@@ -73,7 +87,7 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co
         x4_0 = vfma(s, b0, x4_0); x4_1 = vfma(s, b1, x4_1); x4_2 = vfma(s, b2, x4_2); x4_3 = vfma(s, b3, x4_3)
         s = vbroadcast(a, a5 + k)
         x5_0 = vfma(s, b0, x5_0); x5_1 = vfma(s, b1, x5_1); x5_2 = vfma(s, b2, x5_2); x5_3 = vfma(s, b3, x5_3)
-    if last:
+    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)
         vlo = vsplat(lo)
         vhi = vsplat(hi)
         x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1)); x0_2 = vmin(vhi, vmax(vlo, x0_2)); x0_3 = vmin(vhi, vmax(vlo, x0_3))
@@ -82,6 +96,7 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co
         x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1)); x3_2 = vmin(vhi, vmax(vlo, x3_2)); x3_3 = vmin(vhi, vmax(vlo, x3_3))
         x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1)); x4_2 = vmin(vhi, vmax(vlo, x4_2)); x4_3 = vmin(vhi, vmax(vlo, x4_3))
         x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1)); x5_2 = vmin(vhi, vmax(vlo, x5_2)); x5_3 = vmin(vhi, vmax(vlo, x5_3))
+    if last:
         if rnd:
             x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1); x0_2 = vround_f16(x0_2); x0_3 = vround_f16(x0_3)
             x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1); x1_2 = vround_f16(x1_2); x1_3 = vround_f16(x1_3)
@@ -106,7 +121,7 @@ def _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):
     """14x32 tile, see _UKR_DOC."""
     a1 = ao + min(1, mr - 1) * lda
     a2 = ao + min(2, mr - 1) * lda
@@ -135,8 +150,12 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
     c12 = co + min(12, mr - 1) * ldc
     c13 = co + min(13, mr - 1) * ldc
     if first:
-        b0 = vload(w, wb + 0)
-        b1 = vload(w, wb + 16)
+        if wb >= 0:
+            b0 = vload(w, wb + 0)
+            b1 = vload(w, wb + 16)
+        else:
+            b0 = vzero()
+            b1 = vzero()
         x0_0 = b0; x0_1 = b1
         x1_0 = b0; x1_1 = b1
         x2_0 = b0; x2_1 = b1
@@ -167,7 +186,7 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x12_0 = vload_n(c, c12 + 0, nv - 0); x12_1 = vload_n(c, c12 + 16, nv - 16)
         x13_0 = vload_n(c, c13 + 0, nv - 0); x13_1 = vload_n(c, c13 + 16, nv - 16)
     for k in range(kc):
-        wk = wo + k * 32
+        wk = wo + k * ldw
         b0 = vload(w, wk + 0)
         b1 = vload(w, wk + 16)
         s = vbroadcast(a, ao + k)
@@ -198,7 +217,7 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x12_0 = vfma(s, b0, x12_0); x12_1 = vfma(s, b1, x12_1)
         s = vbroadcast(a, a13 + k)
         x13_0 = vfma(s, b0, x13_0); x13_1 = vfma(s, b1, x13_1)
-    if last:
+    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)
         vlo = vsplat(lo)
         vhi = vsplat(hi)
         x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1))
@@ -215,6 +234,7 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x11_0 = vmin(vhi, vmax(vlo, x11_0)); x11_1 = vmin(vhi, vmax(vlo, x11_1))
         x12_0 = vmin(vhi, vmax(vlo, x12_0)); x12_1 = vmin(vhi, vmax(vlo, x12_1))
         x13_0 = vmin(vhi, vmax(vlo, x13_0)); x13_1 = vmin(vhi, vmax(vlo, x13_1))
+    if last:
         if rnd:
             x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1)
             x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1)
@@ -263,7 +283,7 @@ def _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):
     """28x16 tile, see _UKR_DOC."""
     a1 = ao + min(1, mr - 1) * lda
     a2 = ao + min(2, mr - 1) * lda
@@ -320,7 +340,10 @@ def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
     c26 = co + min(26, mr - 1) * ldc
     c27 = co + min(27, mr - 1) * ldc
     if first:
-        b0 = vload(w, wb + 0)
+        if wb >= 0:
+            b0 = vload(w, wb + 0)
+        else:
+            b0 = vzero()
         x0_0 = b0
         x1_0 = b0
         x2_0 = b0
@@ -379,7 +402,7 @@ def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x26_0 = vload_n(c, c26 + 0, nv - 0)
         x27_0 = vload_n(c, c27 + 0, nv - 0)
     for k in range(kc):
-        wk = wo + k * 16
+        wk = wo + k * ldw
         b0 = vload(w, wk + 0)
         s = vbroadcast(a, ao + k)
         x0_0 = vfma(s, b0, x0_0)
@@ -437,7 +460,7 @@ def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x26_0 = vfma(s, b0, x26_0)
         s = vbroadcast(a, a27 + k)
         x27_0 = vfma(s, b0, x27_0)
-    if last:
+    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)
         vlo = vsplat(lo)
         vhi = vsplat(hi)
         x0_0 = vmin(vhi, vmax(vlo, x0_0))
@@ -468,6 +491,7 @@ def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, c
         x25_0 = vmin(vhi, vmax(vlo, x25_0))
         x26_0 = vmin(vhi, vmax(vlo, x26_0))
         x27_0 = vmin(vhi, vmax(vlo, x27_0))
+    if last:
         if rnd:
             x0_0 = vround_f16(x0_0)
             x1_0 = vround_f16(x1_0)

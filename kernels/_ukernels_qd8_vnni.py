@@ -28,6 +28,8 @@ TFLite hybrid order (tfl true): float(acc) * (ws[n] * sa[m]) + bs[n], unfused
 without fastmath so LLVM does not contract it); then clamp to [lo, hi].
 """
 
+import numpy as np
+
 from ._jit import kernel
 from .simd import (vadd, vadd_i32, vcvt_f32, vdpbusd, vfma, vload, vload_i32, vmax, vmin, vmul, vmul_i32,
                    vsplat, vsplat_i32, vstore_n, vzero_i32)
@@ -39,6 +41,7 @@ def _ukr_qd8_1x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
     """1x64 tiles, see the module docstring."""
     vlo = vsplat(lo)
     vhi = vsplat(hi)
+    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)
     for r in range(r0, r1, 1):
         mr = min(1, r1 - r)
         co = r * ldc + cb
@@ -85,7 +88,9 @@ def _ukr_qd8_1x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
             y0 = vadd(vmul(vcvt_f32(x0_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x0_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x0_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x0_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x0_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x0_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x0_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x0_3), sc), g3, h3)
-        vstore_n(c, co + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, co + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, co + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, co + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, co + 0, y0, nv - 0); vstore_n(c, co + 16, y1, nv - 16); vstore_n(c, co + 32, y2, nv - 32); vstore_n(c, co + 48, y3, nv - 48)
 
 
 @kernel                       # no fastmath: the TFLite epilogue must stay unfused
@@ -93,6 +98,7 @@ def _ukr_qd8_6x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
     """6x64 tiles, see the module docstring."""
     vlo = vsplat(lo)
     vhi = vsplat(hi)
+    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)
     for r in range(r0, r1, 6):
         mr = min(6, r1 - r)
         co = r * ldc + cb
@@ -167,37 +173,49 @@ def _ukr_qd8_6x64(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
             y0 = vadd(vmul(vcvt_f32(x0_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x0_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x0_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x0_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x0_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x0_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x0_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x0_3), sc), g3, h3)
-        vstore_n(c, co + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, co + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, co + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, co + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, co + 0, y0, nv - 0); vstore_n(c, co + 16, y1, nv - 16); vstore_n(c, co + 32, y2, nv - 32); vstore_n(c, co + 48, y3, nv - 48)
         sc = vsplat(sa[s1])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x1_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x1_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x1_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x1_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x1_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x1_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x1_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x1_3), sc), g3, h3)
-        vstore_n(c, c1 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c1 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c1 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, c1 + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, c1 + 0, y0, nv - 0); vstore_n(c, c1 + 16, y1, nv - 16); vstore_n(c, c1 + 32, y2, nv - 32); vstore_n(c, c1 + 48, y3, nv - 48)
         sc = vsplat(sa[s2])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x2_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x2_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x2_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x2_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x2_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x2_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x2_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x2_3), sc), g3, h3)
-        vstore_n(c, c2 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c2 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c2 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, c2 + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, c2 + 0, y0, nv - 0); vstore_n(c, c2 + 16, y1, nv - 16); vstore_n(c, c2 + 32, y2, nv - 32); vstore_n(c, c2 + 48, y3, nv - 48)
         sc = vsplat(sa[s3])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x3_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x3_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x3_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x3_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x3_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x3_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x3_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x3_3), sc), g3, h3)
-        vstore_n(c, c3 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c3 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c3 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, c3 + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, c3 + 0, y0, nv - 0); vstore_n(c, c3 + 16, y1, nv - 16); vstore_n(c, c3 + 32, y2, nv - 32); vstore_n(c, c3 + 48, y3, nv - 48)
         sc = vsplat(sa[s4])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x4_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x4_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x4_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x4_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x4_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x4_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x4_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x4_3), sc), g3, h3)
-        vstore_n(c, c4 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c4 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c4 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, c4 + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, c4 + 0, y0, nv - 0); vstore_n(c, c4 + 16, y1, nv - 16); vstore_n(c, c4 + 32, y2, nv - 32); vstore_n(c, c4 + 48, y3, nv - 48)
         sc = vsplat(sa[s5])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x5_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x5_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x5_2), vmul(g2, sc)), h2); y3 = vadd(vmul(vcvt_f32(x5_3), vmul(g3, sc)), h3)
         else:
             y0 = vfma(vmul(vcvt_f32(x5_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x5_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x5_2), sc), g2, h2); y3 = vfma(vmul(vcvt_f32(x5_3), sc), g3, h3)
-        vstore_n(c, c5 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c5 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c5 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32); vstore_n(c, c5 + 48, vmin(vhi, vmax(vlo, y3)), nv - 48)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2)); y3 = vmin(vhi, vmax(vlo, y3))
+        vstore_n(c, c5 + 0, y0, nv - 0); vstore_n(c, c5 + 16, y1, nv - 16); vstore_n(c, c5 + 32, y2, nv - 32); vstore_n(c, c5 + 48, y3, nv - 48)
 
 
 @kernel                       # no fastmath: the TFLite epilogue must stay unfused
@@ -205,6 +223,7 @@ def _ukr_qd8_8x32(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
     """8x32 tiles, see the module docstring."""
     vlo = vsplat(lo)
     vhi = vsplat(hi)
+    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)
     for r in range(r0, r1, 8):
         mr = min(8, r1 - r)
         co = r * ldc + cb
@@ -289,49 +308,65 @@ def _ukr_qd8_8x32(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
             y0 = vadd(vmul(vcvt_f32(x0_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x0_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x0_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x0_1), sc), g1, h1)
-        vstore_n(c, co + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, co + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, co + 0, y0, nv - 0); vstore_n(c, co + 16, y1, nv - 16)
         sc = vsplat(sa[s1])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x1_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x1_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x1_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x1_1), sc), g1, h1)
-        vstore_n(c, c1 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c1 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c1 + 0, y0, nv - 0); vstore_n(c, c1 + 16, y1, nv - 16)
         sc = vsplat(sa[s2])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x2_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x2_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x2_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x2_1), sc), g1, h1)
-        vstore_n(c, c2 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c2 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c2 + 0, y0, nv - 0); vstore_n(c, c2 + 16, y1, nv - 16)
         sc = vsplat(sa[s3])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x3_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x3_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x3_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x3_1), sc), g1, h1)
-        vstore_n(c, c3 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c3 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c3 + 0, y0, nv - 0); vstore_n(c, c3 + 16, y1, nv - 16)
         sc = vsplat(sa[s4])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x4_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x4_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x4_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x4_1), sc), g1, h1)
-        vstore_n(c, c4 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c4 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c4 + 0, y0, nv - 0); vstore_n(c, c4 + 16, y1, nv - 16)
         sc = vsplat(sa[s5])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x5_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x5_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x5_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x5_1), sc), g1, h1)
-        vstore_n(c, c5 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c5 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c5 + 0, y0, nv - 0); vstore_n(c, c5 + 16, y1, nv - 16)
         sc = vsplat(sa[s6])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x6_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x6_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x6_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x6_1), sc), g1, h1)
-        vstore_n(c, c6 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c6 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c6 + 0, y0, nv - 0); vstore_n(c, c6 + 16, y1, nv - 16)
         sc = vsplat(sa[s7])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x7_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x7_1), vmul(g1, sc)), h1)
         else:
             y0 = vfma(vmul(vcvt_f32(x7_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x7_1), sc), g1, h1)
-        vstore_n(c, c7 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c7 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1))
+        vstore_n(c, c7 + 0, y0, nv - 0); vstore_n(c, c7 + 16, y1, nv - 16)
 
 
 @kernel                       # no fastmath: the TFLite epilogue must stay unfused
@@ -339,6 +374,7 @@ def _ukr_qd8_8x48(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
     """8x48 tiles, see the module docstring."""
     vlo = vsplat(lo)
     vhi = vsplat(hi)
+    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)
     for r in range(r0, r1, 8):
         mr = min(8, r1 - r)
         co = r * ldc + cb
@@ -426,49 +462,65 @@ def _ukr_qd8_8x48(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
             y0 = vadd(vmul(vcvt_f32(x0_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x0_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x0_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x0_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x0_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x0_2), sc), g2, h2)
-        vstore_n(c, co + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, co + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, co + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, co + 0, y0, nv - 0); vstore_n(c, co + 16, y1, nv - 16); vstore_n(c, co + 32, y2, nv - 32)
         sc = vsplat(sa[s1])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x1_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x1_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x1_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x1_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x1_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x1_2), sc), g2, h2)
-        vstore_n(c, c1 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c1 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c1 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c1 + 0, y0, nv - 0); vstore_n(c, c1 + 16, y1, nv - 16); vstore_n(c, c1 + 32, y2, nv - 32)
         sc = vsplat(sa[s2])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x2_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x2_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x2_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x2_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x2_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x2_2), sc), g2, h2)
-        vstore_n(c, c2 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c2 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c2 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c2 + 0, y0, nv - 0); vstore_n(c, c2 + 16, y1, nv - 16); vstore_n(c, c2 + 32, y2, nv - 32)
         sc = vsplat(sa[s3])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x3_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x3_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x3_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x3_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x3_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x3_2), sc), g2, h2)
-        vstore_n(c, c3 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c3 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c3 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c3 + 0, y0, nv - 0); vstore_n(c, c3 + 16, y1, nv - 16); vstore_n(c, c3 + 32, y2, nv - 32)
         sc = vsplat(sa[s4])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x4_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x4_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x4_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x4_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x4_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x4_2), sc), g2, h2)
-        vstore_n(c, c4 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c4 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c4 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c4 + 0, y0, nv - 0); vstore_n(c, c4 + 16, y1, nv - 16); vstore_n(c, c4 + 32, y2, nv - 32)
         sc = vsplat(sa[s5])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x5_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x5_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x5_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x5_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x5_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x5_2), sc), g2, h2)
-        vstore_n(c, c5 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c5 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c5 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c5 + 0, y0, nv - 0); vstore_n(c, c5 + 16, y1, nv - 16); vstore_n(c, c5 + 32, y2, nv - 32)
         sc = vsplat(sa[s6])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x6_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x6_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x6_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x6_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x6_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x6_2), sc), g2, h2)
-        vstore_n(c, c6 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c6 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c6 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c6 + 0, y0, nv - 0); vstore_n(c, c6 + 16, y1, nv - 16); vstore_n(c, c6 + 32, y2, nv - 32)
         sc = vsplat(sa[s7])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x7_0), vmul(g0, sc)), h0); y1 = vadd(vmul(vcvt_f32(x7_1), vmul(g1, sc)), h1); y2 = vadd(vmul(vcvt_f32(x7_2), vmul(g2, sc)), h2)
         else:
             y0 = vfma(vmul(vcvt_f32(x7_0), sc), g0, h0); y1 = vfma(vmul(vcvt_f32(x7_1), sc), g1, h1); y2 = vfma(vmul(vcvt_f32(x7_2), sc), g2, h2)
-        vstore_n(c, c7 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0); vstore_n(c, c7 + 16, vmin(vhi, vmax(vlo, y1)), nv - 16); vstore_n(c, c7 + 32, vmin(vhi, vmax(vlo, y2)), nv - 32)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0)); y1 = vmin(vhi, vmax(vlo, y1)); y2 = vmin(vhi, vmax(vlo, y2))
+        vstore_n(c, c7 + 0, y0, nv - 0); vstore_n(c, c7 + 16, y1, nv - 16); vstore_n(c, c7 + 32, y2, nv - 32)
 
 
 @kernel                       # no fastmath: the TFLite epilogue must stay unfused
@@ -476,6 +528,7 @@ def _ukr_qd8_8x16(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
     """8x16 tiles, see the module docstring."""
     vlo = vsplat(lo)
     vhi = vsplat(hi)
+    clamp = lo > -np.inf or hi < np.inf          # else the clamp is the identity (NaN too)
     for r in range(r0, r1, 8):
         mr = min(8, r1 - r)
         co = r * ldc + cb
@@ -557,46 +610,62 @@ def _ukr_qd8_8x16(r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, 
             y0 = vadd(vmul(vcvt_f32(x0_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x0_0), sc), g0, h0)
-        vstore_n(c, co + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, co + 0, y0, nv - 0)
         sc = vsplat(sa[s1])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x1_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x1_0), sc), g0, h0)
-        vstore_n(c, c1 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c1 + 0, y0, nv - 0)
         sc = vsplat(sa[s2])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x2_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x2_0), sc), g0, h0)
-        vstore_n(c, c2 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c2 + 0, y0, nv - 0)
         sc = vsplat(sa[s3])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x3_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x3_0), sc), g0, h0)
-        vstore_n(c, c3 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c3 + 0, y0, nv - 0)
         sc = vsplat(sa[s4])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x4_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x4_0), sc), g0, h0)
-        vstore_n(c, c4 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c4 + 0, y0, nv - 0)
         sc = vsplat(sa[s5])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x5_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x5_0), sc), g0, h0)
-        vstore_n(c, c5 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c5 + 0, y0, nv - 0)
         sc = vsplat(sa[s6])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x6_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x6_0), sc), g0, h0)
-        vstore_n(c, c6 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c6 + 0, y0, nv - 0)
         sc = vsplat(sa[s7])
         if tfl:
             y0 = vadd(vmul(vcvt_f32(x7_0), vmul(g0, sc)), h0)
         else:
             y0 = vfma(vmul(vcvt_f32(x7_0), sc), g0, h0)
-        vstore_n(c, c7 + 0, vmin(vhi, vmax(vlo, y0)), nv - 0)
+        if clamp:
+            y0 = vmin(vhi, vmax(vlo, y0))
+        vstore_n(c, c7 + 0, y0, nv - 0)

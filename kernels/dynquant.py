@@ -13,9 +13,10 @@ Two parameter flavours, each bit-exact with its source:
 All three take (x, offset, q, scales, zps): offset 128 writes uint8 codes
 q + 128 with zps = zp + 128 (the form the int8 GEMMs of qgemm.py take).
 
-Per-row min/max uses llvm.minnum/maxnum, which LLVM vectorizes (plain min()
-stays scalar, PERF_NOTES section 6).  Rows containing NaN: unspecified (minnum
-skips NaN, the sources differ among themselves).
+Per-row min/max: llvm.minnum/maxnum in the scalar loops (LLVM vectorizes
+them; plain min() stays scalar, PERF_NOTES section 6), explicit 16-lane
+vectors with a shuffle-tree reduction in the XNNPack row kernel.  Rows
+containing NaN: unspecified (the sources differ among themselves).
 
 Reference (NumPy twins): kernels/reference/dynquant.py.
 """
@@ -25,8 +26,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._jit import kernel
-from .simd import vload_n, vreduce_max, vreduce_min
-from .simd_q8 import vmaxnum, vminnum, vquant_xnn, vstore_q8_n
+from .simd import f32x16, i32x16, vload, vload_n, vmax, vmin, vzero
+from .simd_q8 import vquant_xnn, vstore_q8, vstore_q8_n
 
 
 def _f32_binary_intrinsic(llvm_name):
@@ -46,6 +47,50 @@ def _f32_binary_intrinsic(llvm_name):
 
 fminnum = _f32_binary_intrinsic("llvm.minnum.f32")
 fmaxnum = _f32_binary_intrinsic("llvm.maxnum.f32")
+
+
+def _hreduce(pred):
+    def impl(typingctx, a):
+        if a != f32x16:
+            return None
+
+        def codegen(context, builder, sig, args):
+            v = args[0]
+            undef = ir.Constant(v.type, ir.Undefined)
+            for h in (8, 4, 2, 1):
+                idx = [i + h if i < h else i for i in range(16)]
+                s = builder.shuffle_vector(v, undef, ir.Constant(ir.VectorType(ir.IntType(32), 16), idx))
+                v = builder.select(builder.fcmp_ordered(pred, v, s), v, s)
+            return builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+        return types.float32(a), codegen
+    return impl
+
+
+vhmin = intrinsic(_hreduce("<"))
+vhmin.__doc__ = """Smallest of the 16 lanes by a shuffle tree of a < b ? a : b (NaN: unspecified)."""
+vhmax = intrinsic(_hreduce(">"))
+vhmax.__doc__ = """Largest of the 16 lanes by a shuffle tree of a > b ? a : b (NaN: unspecified)."""
+
+
+@intrinsic
+def vstore_q8x4(typingctx, arr, idx, v0, v1, v2, v3):
+    """arr[idx:idx+64] = the low 8 bits of the 64 int32 lanes of v0..v3 (int8 /
+    uint8 arr), one 64-byte store (4 x vpmovdb + inserts; no masked stores)."""
+    if not (isinstance(arr, types.Array) and arr.dtype in (types.int8, types.uint8) and isinstance(idx, types.Integer)
+            and v0 == v1 == v2 == v3 == i32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        a, i, w0, w1, w2, w3 = args
+        i32 = ir.IntType(32)
+        p = builder.gep(context.make_array(sig.args[0])(context, builder, a).data, [i])
+        c01 = builder.shuffle_vector(w0, w1, ir.Constant(ir.VectorType(i32, 32), list(range(32))))
+        c23 = builder.shuffle_vector(w2, w3, ir.Constant(ir.VectorType(i32, 32), list(range(32))))
+        c = builder.shuffle_vector(c01, c23, ir.Constant(ir.VectorType(i32, 64), list(range(64))))
+        vb = ir.VectorType(ir.IntType(8), 64)
+        builder.store(builder.trunc(c, vb), builder.bitcast(p, vb.as_pointer()), align=1)
+        return context.get_dummy_value()
+    return types.void(arr, idx, v0, v1, v2, v3), codegen
 
 
 @kernel
@@ -100,14 +145,14 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
     q: (M, K) int8 when offset=0, uint8 when offset=128.
     scales[m] = scale (float32 dequantization scale, 1/q_mult);
     zps[m] = zp + offset (int32).  Dequantize: scales[m] * (q - zps[m]).
-    Rows with unit inner strides (the usual case) run 16 lanes at a time
-    (row_qd8_xnn_simd); others the scalar loop (same results).
+    Rows with unit inner strides (the usual case) run 16 lanes at a time,
+    two rows at a time (_rows_qd8_xnn_simd); others the scalar loop (same
+    results).
     """
-    simd = x.strides[1] == 4 and q.strides[1] == 1
+    if x.strides[1] == 4 and q.strides[1] == 1:
+        _rows_qd8_xnn_simd(x, offset, q, scales, zps)
+        return
     for m in range(x.shape[0]):
-        if simd:
-            row_qd8_xnn_simd(x[m], offset, q[m], scales, zps, m)
-            continue
         mn, mx = row_minmax_f32(x, m)
         q_mult, zp, scale = qd8_params_xnn(mn, mx)
         scales[m] = scale
@@ -123,28 +168,104 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
 
 
 @kernel
-def row_qd8_xnn_simd(xr, offset, qr, scales, zps, m):
-    """One row of dynquant_f32_qd8_xnn with explicit 16-lane vectors: xr, qr
-    1-D rows with unit stride (K = xr.shape[0] >= 1).  The range: lane-wise
-    minnum / maxnum (the masked tail reads 0.0, which the parameters ignore:
-    they use min(0, min x) and max(0, max x)); the codes:
-    rne(min(max(x * q_mult, lo), hi)) + zp + offset (kernels/simd_q8.py vquant_xnn),
-    the float32 operations of the scalar loop in the same order."""
+def _row_range_simd(xr):
+    """(min, max) of a unit-stride float32 row (K >= 1) for the XNNPack
+    parameters: lane-wise a < b ? a : b / a > b ? a : b over 4 independent
+    accumulator pairs started at 0.0, then a shuffle-tree reduction.  The
+    parameters use min(0, min x) and max(0, max x), so the 0.0 start and
+    the masked tail's 0.0 lanes change nothing (nor does the sign of a zero)."""
     k = xr.shape[0]
-    vmn = vload_n(xr, 0, k)
-    vmx = vmn
-    for j in range(16, k, 16):
-        v = vload_n(xr, j, k - j)
-        vmn = vminnum(vmn, v)
-        vmx = vmaxnum(vmx, v)
-    q_mult, zp, scale = qd8_params_xnn(vreduce_min(vmn), vreduce_max(vmx))
-    scales[m] = scale
-    zps[m] = zp + offset
+    a0 = vzero()
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    b0 = a0
+    b1 = a0
+    b2 = a0
+    b3 = a0
+    j = 0
+    while j + 64 <= k:
+        v0 = vload(xr, j)
+        v1 = vload(xr, j + 16)
+        v2 = vload(xr, j + 32)
+        v3 = vload(xr, j + 48)
+        a0 = vmin(a0, v0)
+        b0 = vmax(b0, v0)
+        a1 = vmin(a1, v1)
+        b1 = vmax(b1, v1)
+        a2 = vmin(a2, v2)
+        b2 = vmax(b2, v2)
+        a3 = vmin(a3, v3)
+        b3 = vmax(b3, v3)
+        j += 64
+    while j + 16 <= k:
+        v0 = vload(xr, j)
+        a0 = vmin(a0, v0)
+        b0 = vmax(b0, v0)
+        j += 16
+    if j < k:
+        v0 = vload_n(xr, j, k - j)
+        a1 = vmin(a1, v0)
+        b1 = vmax(b1, v0)
+    return vhmin(vmin(vmin(a0, a1), vmin(a2, a3))), vhmax(vmax(vmax(b0, b1), vmax(b2, b3)))
+
+
+@kernel
+def _row_codes_simd(xr, qr, q_mult, zp, offset):
+    """qr[:K] = rne(min(max(xr * q_mult, lo), hi)) + zp + offset (kernels/simd_q8.py
+    vquant_xnn: the float32 operations of the scalar loop in the same order),
+    64 codes per 64-byte store, then 16, then a masked tail."""
+    k = xr.shape[0]
     lo = np.float32(-128 - zp)
     hi = np.float32(127 - zp)
     base = zp + offset
-    for j in range(0, k, 16):
+    j = 0
+    while j + 64 <= k:
+        vstore_q8x4(qr, j, vquant_xnn(vload(xr, j), q_mult, lo, hi, base),
+                    vquant_xnn(vload(xr, j + 16), q_mult, lo, hi, base),
+                    vquant_xnn(vload(xr, j + 32), q_mult, lo, hi, base),
+                    vquant_xnn(vload(xr, j + 48), q_mult, lo, hi, base))
+        j += 64
+    while j + 16 <= k:
+        vstore_q8(qr, j, vquant_xnn(vload(xr, j), q_mult, lo, hi, base))
+        j += 16
+    if j < k:
         vstore_q8_n(qr, j, vquant_xnn(vload_n(xr, j, k - j), q_mult, lo, hi, base), k - j)
+
+
+@kernel
+def row_qd8_xnn_simd(xr, offset, qr, scales, zps, m):
+    """One row of dynquant_f32_qd8_xnn with explicit 16-lane vectors: xr, qr
+    1-D rows with unit stride (K = xr.shape[0] >= 1); _row_range_simd, the
+    parameters, _row_codes_simd."""
+    mn, mx = _row_range_simd(xr)
+    q_mult, zp, scale = qd8_params_xnn(mn, mx)
+    scales[m] = scale
+    zps[m] = zp + offset
+    _row_codes_simd(xr, qr, q_mult, zp, offset)
+
+
+@kernel
+def _rows_qd8_xnn_simd(x, offset, q, scales, zps):
+    """dynquant_f32_qd8_xnn on unit-stride rows, two rows at a time (their
+    reductions and parameter divisions are independent latency chains that
+    overlap); the same results as row_qd8_xnn_simd row by row."""
+    rows = x.shape[0]
+    m = 0
+    while m + 1 < rows:
+        mn0, mx0 = _row_range_simd(x[m])
+        mn1, mx1 = _row_range_simd(x[m + 1])
+        qm0, zp0, s0 = qd8_params_xnn(mn0, mx0)
+        qm1, zp1, s1 = qd8_params_xnn(mn1, mx1)
+        scales[m] = s0
+        zps[m] = zp0 + offset
+        scales[m + 1] = s1
+        zps[m + 1] = zp1 + offset
+        _row_codes_simd(x[m], q[m], qm0, zp0, offset)
+        _row_codes_simd(x[m + 1], q[m + 1], qm1, zp1, offset)
+        m += 2
+    if m < rows:
+        row_qd8_xnn_simd(x[m], offset, q[m], scales, zps, m)
 
 
 @kernel

@@ -27,6 +27,11 @@ Driver loop order (BLIS-like, without packing A): M blocks of MC rows (A
 block stays in L2), K blocks of KC (a KC x NR weight slice stays in L1/L2
 while all MR-row tiles of the block stream over it), panels, tiles.
 
+``batch_matmul_f32_f32_f32_nat`` skips the packing for a runtime rhs: the
+microkernels take the weight row stride (``ldw``: NR for panels, N for a
+plain row-major [K, N] matrix whose N is a multiple of NR) and start from
++0.0 instead of a bias (``wb = -1``); same FMA order, same bits.
+
 All arrays passed to the kernels are 1-D C-contiguous float32 (flat views),
 so each kernel compiles once.  Numerics: fp32 FMA accumulation in k order,
 bias first (reference: kernels/reference/gemm.py).
@@ -68,13 +73,13 @@ def tile_mr(tile):
 
 
 @kernel(fastmath=FAST_F32)
-def _ukr(tile, mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc):
+def _ukr(tile, mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):
     if tile == TILE_6x64:
-        _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
+        _ukr_6x64(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc)
     elif tile == TILE_14x32:
-        _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
+        _ukr_14x32(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc)
     else:
-        _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, first, last, lo, hi, rnd, c, co, ldc)
+        _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc)
 
 
 def packed_size(n, k, nr):
@@ -131,7 +136,7 @@ def gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd)
                 wb = jp * pstride
                 nv = min(nr, n - jp * nr)
                 for ir in range(0, mc, mrt):
-                    _ukr(tile, min(mrt, mc - ir), nv, kc, a, (i0 + ir) * lda + p0, lda, w, wb, wb + nr + p0 * nr,
+                    _ukr(tile, min(mrt, mc - ir), nv, kc, a, (i0 + ir) * lda + p0, lda, w, wb, wb + nr + p0 * nr, nr,
                          first, last, lo, hi, rnd, c, (i0 + ir) * ldc + jp * nr, ldc)
             p0 += kc
             if p0 >= k:
@@ -261,6 +266,48 @@ def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c, rnd=False):
         wo = w_idx[b] * ps
         gemm_f32_f32_f32_minmax(tile, m, n, k, a[ao:ao + m * k], k, w[wo:wo + ps], lo, hi,
                                 c[b * m * n:(b + 1) * m * n], n, rnd)
+
+
+def choose_tile_nat(m, n):
+    """Tile id for batch_matmul_f32_f32_f32_nat on an m x n output (the least
+    padded work, weighted by TILE_COST, among the tiles whose NR divides n),
+    or None when n is not a multiple of 16 (then B must be packed)."""
+    cost = {t: -(-m // mr) * mr * n * TILE_COST[t] for t, (mr, nr) in TILES.items() if n % nr == 0}
+    return min(cost, key=cost.get) if cost else None
+
+
+@kernel(fastmath=FAST_F32)
+def batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, b, b_idx, c, rnd=False):
+    """c[i] = a[a_idx[i]] @ b[b_idx[i]] for i < len(a_idx), B read in place:
+    a: [*, m, k] flat, b: [*, k, n] flat (row-major, n a multiple of the
+    tile's NR: choose_tile_nat), c: [batches, m, n] flat; rnd: round to fp16
+    values.  No packing: the microkernels read B's rows with stride n and
+    start from +0.0 (bias-free), one FMA per k in k order, the same bits as
+    batch_matmul_f32_f32_f32 on packed B with zero bias (XNNPack's order)."""
+    mrt = tile_mr(tile)
+    nr = tile_nr(tile)
+    mcb = 192 if tile == TILE_6x64 else 196
+    npan = n // nr
+    lo = np.float32(-np.inf)
+    hi = np.float32(np.inf)
+    for bi in range(a_idx.shape[0]):
+        ab = a_idx[bi] * m * k
+        bb = b_idx[bi] * k * n
+        cb = bi * m * n
+        for i0 in range(0, m, mcb):
+            mc = min(mcb, m - i0)
+            p0 = 0
+            while True:             # K blocks; runs once when k == 0
+                kc = min(KC, k - p0)
+                first = p0 == 0
+                last = p0 + kc >= k
+                for jp in range(npan):
+                    for ir in range(0, mc, mrt):
+                        _ukr(tile, min(mrt, mc - ir), nr, kc, a, ab + (i0 + ir) * k + p0, k, b, -1,
+                             bb + p0 * n + jp * nr, n, first, last, lo, hi, rnd, c, cb + (i0 + ir) * n + jp * nr, n)
+                p0 += kc
+                if p0 >= k:
+                    break
 
 
 # ---------------------------------------------------------------- conv2d

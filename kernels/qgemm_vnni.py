@@ -15,6 +15,9 @@ from ._jit import kernel
 from ._ukernels_qd8_vnni import _ukr_qd8_1x64, _ukr_qd8_6x64, _ukr_qd8_8x16, _ukr_qd8_8x32, _ukr_qd8_8x48
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 from .qgemm import expand_image_params, fill_rows_u8, tile_shape
+from .simd import (vadd, vadd_i32, vcvt_f32, vdpbusd, vfma, vload, vload_i32, vmax, vmin, vmul, vmul_i32, vsplat,
+                   vsplat_i32, vstore_n, vzero_i32)
+from .simd_q8 import vbroadcast_u32
 
 
 @kernel
@@ -52,6 +55,77 @@ def igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, ntap, kc4, a, ind, istr, ao, lda, 
             jo = jp * nr
             _ukr_qd8(tile, i0, i1, min(nr, n - jo), ntap, kc4, a, ind, istr, ao, lda, wq, jp * k4 * nr, sa, zpa, so,
                      nks, ws, bs, jo, tfl, lo, hi, c, jo, ldc)
+
+
+@kernel
+def _gemv_qd8_store(x, jo, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co, nv):
+    """Epilogue of 16 GEMV outputs (columns jo..jo+16, stored at c[co:] up
+    to nv lanes): the 1x64 microkernel's formulas."""
+    x = vadd_i32(x, vmul_i32(vload_i32(nks, jo), z))
+    g = vload(ws, jo)
+    h = vload(bs, jo)
+    if tfl:
+        y = vadd(vmul(vcvt_f32(x), vmul(g, sc)), h)
+    else:
+        y = vfma(vmul(vcvt_f32(x), sc), g, h)
+    vstore_n(c, co, vmin(vhi, vmax(vlo, y)), nv)
+
+
+@kernel
+def gemv_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, hi, c, co):
+    """One output row (row r of the per-row parameters sa / zpa; uint8
+    activations at byte a[ao:], kp bytes) x weights packed for the 1x64 tile:
+    c[co + j] for j < n, the same bits as the 1x64 microkernel (exact int32
+    sums; the same float epilogue).  Memory-bound on the weights: two
+    adjacent 64-wide panels are streamed together (8 independent vpdpbusd
+    chains, one activation broadcast per 8); an odd last panel goes to the
+    1x64 microkernel."""
+    kc4 = kp // 4
+    ps = kc4 * 64
+    npan = (n + 63) // 64
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    z = vsplat_i32(zpa[r])
+    sc = vsplat(sa[r])
+    p = 0
+    while p + 1 < npan:
+        wa = p * ps
+        wb = wa + ps
+        x0 = vzero_i32()
+        x1 = x0
+        x2 = x0
+        x3 = x0
+        y0 = x0
+        y1 = x0
+        y2 = x0
+        y3 = x0
+        for k in range(kc4):
+            s = vbroadcast_u32(a, ao + 4 * k)
+            o = wa + k * 64
+            q = wb + k * 64
+            x0 = vdpbusd(x0, s, vload_i32(wq, o))
+            x1 = vdpbusd(x1, s, vload_i32(wq, o + 16))
+            x2 = vdpbusd(x2, s, vload_i32(wq, o + 32))
+            x3 = vdpbusd(x3, s, vload_i32(wq, o + 48))
+            y0 = vdpbusd(y0, s, vload_i32(wq, q))
+            y1 = vdpbusd(y1, s, vload_i32(wq, q + 16))
+            y2 = vdpbusd(y2, s, vload_i32(wq, q + 32))
+            y3 = vdpbusd(y3, s, vload_i32(wq, q + 48))
+        jo = p * 64
+        _gemv_qd8_store(x0, jo, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo, n - jo)
+        _gemv_qd8_store(x1, jo + 16, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 16, n - jo - 16)
+        _gemv_qd8_store(x2, jo + 32, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 32, n - jo - 32)
+        _gemv_qd8_store(x3, jo + 48, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 48, n - jo - 48)
+        jo += 64
+        _gemv_qd8_store(y0, jo, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo, n - jo)
+        _gemv_qd8_store(y1, jo + 16, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 16, n - jo - 16)
+        _gemv_qd8_store(y2, jo + 32, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 32, n - jo - 32)
+        _gemv_qd8_store(y3, jo + 48, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo + 48, n - jo - 48)
+        p += 2
+    if p < npan:
+        jo = p * 64
+        _ukr_qd8_1x64(r, r + 1, n - jo, 1, kc4, a, nks, 0, ao - r * kp, kp, wq, p * ps, sa, zpa, 0, nks, ws, bs, jo,
+                      tfl, lo, hi, c, co + jo - r * n, n)
 
 
 @kernel
@@ -146,5 +220,9 @@ def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, l
             dynquant_f32_qd8_tflite(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
         else:
             dynquant_f32_qs8_tflite_sym(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
-        igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, 1, kp // 4, qf, nks, 0, 0, kp, sa, za, 0, wq, nks, ws, bs, tfl, lo,
-                                 hi, c, ldc, mc)
+        if tile == 0:
+            for r in range(r0, r1):
+                gemv_qdu8_qc8w_f32_vnni(n, kp, qf, r * kp, sa, za, r, wq, nks, ws, bs, tfl, lo, hi, c, r * ldc)
+        else:
+            igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, 1, kp // 4, qf, nks, 0, 0, kp, sa, za, 0, wq, nks, ws, bs, tfl,
+                                     lo, hi, c, ldc, mc)

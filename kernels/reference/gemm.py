@@ -77,6 +77,13 @@ def batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, w, w_idx, c, rnd=False):
                                               rnd).reshape(-1)
 
 
+def batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, b, b_idx, c, rnd=False):
+    A = a.reshape(-1, m, k) if m * k else np.zeros((max(a_idx, default=-1) + 1, m, k), np.float32)
+    B = b.reshape(-1, k, n) if k * n else np.zeros((max(b_idx, default=-1) + 1, k, n), np.float32)
+    for i, (ia, ib) in enumerate(zip(a_idx, b_idx)):
+        c[i * m * n:(i + 1) * m * n] = _round((A[ia].astype(np.float64) @ B[ib]).astype(np.float32), rnd).reshape(-1)
+
+
 def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0, nrows, out):
     X = x.reshape(-1, h, w, cin)[..., c0:c0 + cg]
     B = X.shape[0]

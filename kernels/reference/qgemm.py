@@ -132,6 +132,13 @@ def gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, a, lda, sa, zpa, wq, nks, ws, b
                              c, ldc, 0)
 
 
+def gemv_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, hi, c, co):
+    au8 = a.view(np.uint8)[ao:ao + kp].astype(np.int64)
+    W = _unpack(wq, n, kp, 64).astype(np.int64)
+    acc = (W @ au8 + nks[:n].astype(np.int64) * int(zpa[r]))[None, :]
+    c[co:co + n] = qd8_epilogue(acc, sa[r:r + 1], ws[:n], bs[:n], tfl, lo, hi)[0]
+
+
 def batch_matmul_qdu8_qc8w_f32_vnni(tile, m, n, kp, a, sa, zpa, a_idx, wq, w_idx, nks, ws, bs, tfl, c):
     from .qs8 import _TILES
     nr = _TILES[tile][1]

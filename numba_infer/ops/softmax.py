@@ -8,6 +8,7 @@ from ..kernels.qelementwise import softmax_q8_lut_rows
 from ..kernels.softmax import log_softmax_f32_rows_eigen, softmax_f32_rows_eigen, softmax_f32_rows_xnn
 from ..quant import tensor_qparams
 from .elementwise import Q8, is_quantized, refuse_quantized
+from .fully_connected import bound_kernel
 from .registry import Lowered, lowering
 
 
@@ -30,7 +31,7 @@ def _rows_lowered(ctx, fn, *args):
             x2 = x2.copy()
         if not (x2.flags.c_contiguous and o2.flags.c_contiguous):
             raise ValueError("softmax kernels index rows by flat offsets: C-contiguous buffers needed")
-        return lambda: fn(x2, *args, o2)
+        return bound_kernel(fn, x2, *args, o2)
     return Lowered(outputs=[(shape, np.float32)], bind=bind, flops=5 * x.size)
 
 

@@ -142,6 +142,41 @@ GEOMS = [  # h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout
 ]
 
 
+@pytest.mark.parametrize("tile", ALL_TILES)
+@pytest.mark.parametrize("m,n,k", [(1, 64, 1), (7, 64, 33), (14, 128, 0), (29, 64, 520), (6, 192, 16)])
+def test_batch_matmul_nat(rng, tile, m, n, k):
+    """B read in place ([*, k, n], no packing): bit-identical to the packed
+    path with zero bias (the XNNPack order), and close to the twin."""
+    nr = G.TILES[tile][1]
+    na, nw = 2, 3
+    a = rng.standard_normal(na * m * k).astype(np.float32)
+    y = rng.standard_normal(nw * k * n).astype(np.float32)
+    wp = np.zeros(nw * G.packed_size(n, k, nr), np.float32)
+    G.pack_gemm_f32_batched(y, nw, 1, n, n, k, np.zeros(n, np.float32), nr, wp)
+    a_idx, w_idx = np.array([0, 1, 0, 1, 0, 1]), np.array([0, 0, 1, 1, 2, 2])
+    got, exp, ref = (np.full(6 * m * n, 7, np.float32) for _ in range(3))
+    G.batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, y, w_idx, got)
+    G.batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, wp, w_idx, exp)
+    R.batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, y, w_idx, ref)
+    np.testing.assert_array_equal(got.view(np.int32), exp.view(np.int32))
+    A, Y = a.reshape(na, m, k), y.reshape(nw, k, n)
+    scale = np.stack([np.abs(A[i]).astype(np.float64) @ np.abs(Y[j]) for i, j in zip(a_idx, w_idx)])
+    check_close(got, ref, scale.reshape(-1), k)
+    got2 = np.empty_like(got)
+    G.batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, y, w_idx, got2, True)     # fp16 rounding
+    ref2 = np.empty_like(got)
+    G.batch_matmul_f32_f32_f32(tile, m, n, k, a, a_idx, wp, w_idx, ref2, True)
+    np.testing.assert_array_equal(got2.view(np.int32), ref2.view(np.int32))
+
+
+def test_choose_tile_nat():
+    assert G.choose_tile_nat(64, 40) is None
+    assert G.TILES[G.choose_tile_nat(64, 64)] == (6, 64)
+    assert G.TILES[G.choose_tile_nat(64, 32)][1] in (16, 32)
+    assert G.TILES[G.choose_tile_nat(5, 48)] == (28, 16)
+
+
+
 @pytest.mark.parametrize("geom", GEOMS)
 def test_im2col_and_conv(rng, geom):
     h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout = geom

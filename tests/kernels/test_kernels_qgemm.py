@@ -106,6 +106,42 @@ def test_gemm_vnni(rng, m, k, n, tile, tfl):
     assert np.isnan(got2.reshape(m, n + 3)[:, n:]).all()
 
 
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 37, 64), (2, 64, 70), (1, 100, 128), (3, 8, 129), (1, 1027, 256)])
+@pytest.mark.parametrize("tfl", [False, True])
+def test_gemv_vnni(rng, m, k, n, tfl):
+    """The two-panel GEMV (1x64 packing; odd last panel through the 1x64
+    microkernel) and the fused quantize + GEMV step: exact vs the int64
+    product, the twin, and the 1x64 tile's GEMM."""
+    from numba_infer.kernels.qgemm_vnni import (gemm_qd8_rows_vnni, gemm_qdu8_qc8w_f32_rows_vnni,
+                                                gemv_qdu8_qc8w_f32_vnni)
+    kp = qgemm.kpad(k)
+    x, q, s, z = quantized_rows(rng, m, k, kp)
+    w, ws, b = weights(rng, n, k)
+    npad = -(-n // 64) * 64
+    wq = np.zeros(qgemm.vnni_packed_words(n, k, 64), np.int32)
+    qgemm.pack_qc8w_vnni(w.reshape(-1), 0, k, 1, n, k, 64, wq.view(np.int8))
+    nks, wsp, bsp = np.zeros(npad, np.int32), np.zeros(npad, np.float32), np.zeros(npad, np.float32)
+    qgemm.qc8w_channel_params(w.reshape(-1), 0, k, 1, n, k, ws, b, nks, wsp, bsp)
+    lo, hi = np.float32(-0.5), np.float32(0.7)
+    ref = R.qd8_epilogue(R.qd8_acc(q.reshape(m, kp)[:, :k], z, w), s, ws, b, tfl, lo, hi)
+    for r in range(m):
+        got = np.full(n + 5, np.nan, np.float32)
+        gemv_qdu8_qc8w_f32_vnni(n, kp, q, r * kp, s, z, r, wq, nks, wsp, bsp, tfl, lo, hi, got, 2)
+        np.testing.assert_array_equal(got[2:2 + n], ref[r])
+        assert np.isnan(got[:2]).all() and np.isnan(got[2 + n:]).all()
+        twin = np.full(n + 5, np.nan, np.float32)
+        R.gemv_qdu8_qc8w_f32_vnni(n, kp, q, r * kp, s, z, r, wq, nks, wsp, bsp, tfl, lo, hi, twin, 2)
+        np.testing.assert_array_equal(twin, got)
+    exp = np.zeros(m * n, np.float32)
+    gemm_qdu8_qc8w_f32_rows_vnni(0, m, n, kp, q, kp, s, z, wq, nks, wsp, bsp, tfl, lo, hi, exp, n)
+    q2, s2, z2 = np.zeros((m, kp), np.uint8), np.zeros(m, np.float32), np.zeros(m, np.int32)
+    got = np.zeros(m * n, np.float32)
+    gemm_qd8_rows_vnni(0, x, q2, s2, z2, 0, n, kp, wq, nks, wsp, bsp, tfl, lo, hi, got, n)
+    np.testing.assert_array_equal(got, exp)
+    np.testing.assert_array_equal(got.reshape(m, n), ref)
+
+
 # (batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups): odd channel counts (cin % 4 != 0:
 # padded tap words), strides, dilations, asymmetric padding, groups, 1x1 direct, 5x5
 IGEMM_CONV = [

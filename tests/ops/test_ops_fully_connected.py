@@ -74,6 +74,11 @@ BMM = [  # x shape, y shape, adj_x, adj_y
     ((1, 8, 6), (3, 5, 8), True, True),
     ((2, 1, 1, 7), (3, 7, 33), False, False),      # broadcast batch [2,1] x [3] -> [2,3]
     ((4, 20, 16), (16, 40), False, False),          # rank-2 rhs broadcast
+    # n a multiple of 16: runtime rhs read in place (batch_matmul_f32_f32_f32_nat)
+    ((2, 6, 8), (2, 8, 32), False, False),
+    ((2, 8, 7), (2, 8, 48), True, False),
+    ((2, 1, 5, 9), (3, 9, 64), False, False),
+    ((1, 3, 520), (1, 520, 16), False, False),     # K > KC (two K blocks)
 ]
 
 
