@@ -317,12 +317,18 @@ def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0,
     pixel (b, oy, ox) = divmod(r, oh*ow)..., columns (ky, kx, c) for channels
     c0..c0+cg; taps outside the image are 0 (zero padding)."""
     kdim = kh * kw * cg
+    b = r0 // (oh * ow)                    # the pixel of row r0; later rows step it (no divisions
+    q = r0 - b * (oh * ow)                 # per row: two 64-bit divides cost more than the copies)
+    oy = q // ow
+    ox = q - oy * ow - 1
     for r in range(nrows):
-        rr = r0 + r
-        b = rr // (oh * ow)
-        q = rr - b * (oh * ow)
-        oy = q // ow
-        ox = q - oy * ow
+        ox += 1
+        if ox == ow:
+            ox = 0
+            oy += 1
+            if oy == oh:
+                oy = 0
+                b += 1
         dst = r * kdim
         for ky in range(kh):
             iy = oy * sh - pt + ky * dh

@@ -4,6 +4,9 @@
   [N*H*W, Cin] (zero copies).
 - otherwise: blocked im2col into a small workspace (mb rows at a time, ~256 KB,
   so the block stays in L2) followed by the GEMM, per group.
+- at most 8 output channels, one group, one thread: two output pixels per
+  16-lane vector (kernels/gemm_n8.py, paired im2col rows; same bits), where
+  the 16-wide tiles would waste half of every FMA.
 Weights (+ bias) are packed per group at prepare time.  Padding and output
 sizes follow tflite/kernels/padding.h (``common.padding``).
 
@@ -33,6 +36,7 @@ import numpy as np
 
 from ..errors import ModelValidationError
 from ..kernels.gemm import TILES, choose_tile, conv2d_f32_f32_f32_minmax, gemm_f32_f32_f32_minmax
+from ..kernels.gemm_n8 import conv2d_f32_n8_minmax, pack_n8
 from .common import act_range_f32, padding
 from .. import isa
 from ..kernels import parallel as par, qgemm
@@ -44,6 +48,7 @@ from . import qs8, tflite_float
 from .qs8 import QDTYPES
 
 IM2COL_BLOCK_FLOATS = 65536          # 256 KB of im2col rows per block (L2 is 1 MB)
+NARROW = True                        # cout <= 8: kernels/gemm_n8.py
 # single-thread rates used to guess an op's run time (plan_threads): measured
 # on mobilenet_v2 (fp32 convs 40-110 GFLOP/s, QD8 / QS8 VNNI convs several x that)
 F32_GEMM_FLOP_PER_US = 1.0e5
@@ -94,6 +99,10 @@ def conv_2d(ctx):
     if hybrid:
         return _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, dh, dw, pt, pl, oh, ow,
                             lo, hi)
+    if NARROW and groups == 1 and cout <= 8 and m > 1:
+        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 16))
+        if nt == 1:
+            return _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi)
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
@@ -126,6 +135,26 @@ def conv_2d(ctx):
                                                      groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
     lowered.bind = bind
     return lowered
+
+
+def _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
+    """cout <= 8, one group, one thread: two output pixels per 16-lane vector
+    (kernels/gemm_n8.py; same bits as the packed GEMM)."""
+    kdim = kh * kw * cin
+    m = batch * oh * ow
+    wp = np.zeros((kdim + 1) * 16, F32)
+    bias = np.asarray(b.value, F32).reshape(cout) if b is not None else np.zeros(cout, F32)
+    pack_n8(np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias), wp)
+    mb = max(2, IM2COL_BLOCK_FLOATS // kdim // 2 * 2)
+    mb = min(mb, m + m % 2)
+    rnd = ctx.settings.fp16
+
+    def bind(ins, outs, ws):
+        xf, of, wsf = ins[0].reshape(-1), outs[0].reshape(-1), ws[0]
+        return lambda: conv2d_f32_n8_minmax(xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp,
+                                            mb, lo, hi, wsf, of, rnd)
+    return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * m * cout * kdim, rounds_fp16=rnd,
+                   workspace=[((mb * kdim,), F32)])
 
 
 QD8_IM2COL_BLOCK_BYTES = 262144      # uint8 im2col rows per block (L2 is 1 MB)
