@@ -26,7 +26,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._jit import kernel
-from .simd import f32x16, i32x16, vload, vload_n, vmax, vmin, vzero
+from .simd import (f32x16, i32x16, vadd, vadd_i32, vcvtt_i32, vload, vload_n, vmax, vmin, vmul, vsel_signbit,
+                   vsplat, vsplat_i32, vzero)
 from .simd_q8 import vquant_xnn, vstore_q8, vstore_q8_n
 
 
@@ -292,6 +293,32 @@ def _round_neon_f32(v, vector_part):
 
 
 @kernel
+def _codes_neon_simd(xr, qr, kv, inv, lo, hi, base):
+    """The vector part (k < kv) of the TFLite quantizers' code loop, 16 lanes at a
+    time: qr[k] = int(clamp(x*inv + copysign(0.5, x*inv), lo, hi)) + base, which is
+    trunc-then-clamp of the scalar loop (lo, hi are integers, so clamping before the
+    truncating conversion gives the same integer; NaN -> lo as fmaxnum; a -0 product
+    takes -0.5 here and +0.5 there, both truncate to 0).  Returns kv."""
+    vinv = vsplat(inv)
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    ph = vsplat(np.float32(0.5))
+    nh = vsplat(np.float32(-0.5))
+    vb = vsplat_i32(base)
+    j = 0
+    while j + 16 <= kv:
+        v = vmul(vload(xr, j), vinv)
+        y = vmin(vmax(vadd(v, vsel_signbit(v, nh, ph)), vlo), vhi)
+        vstore_q8(qr, j, vadd_i32(vcvtt_i32(y), vb))
+        j += 16
+    if j < kv:
+        v = vmul(vload_n(xr, j, kv - j), vinv)
+        y = vmin(vmax(vadd(v, vsel_signbit(v, nh, ph)), vlo), vhi)
+        vstore_q8_n(qr, j, vadd_i32(vcvtt_i32(y), vb), kv - j)
+    return kv
+
+
+@kernel
 def dynquant_f32_qd8_tflite(x, offset, q, scales, zps):
     """Per-row TFLite AsymmetricQuantizeFloats, as LiteRT's x86 build runs it:
     the NEON-path quantizer (neon_tensor_utils.cc NeonAsymmetricQuantizeFloats,
@@ -346,7 +373,10 @@ def dynquant_f32_qd8_tflite(x, offset, q, scales, zps):
         lo = np.float32(-128 - zp)
         hi = np.float32(127 - zp)
         base = zp + offset
-        for k in range(x.shape[1]):
+        k0 = 0
+        if x.strides[1] == 4 and q.strides[1] == 1:
+            k0 = _codes_neon_simd(x[m], q[m], kv, inv, lo, hi, base)
+        for k in range(k0, x.shape[1]):
             v = _round_neon_f32(x[m, k] * inv, k < kv)
             v = fmaxnum(v, lo)
             v = fminnum(v, hi)
@@ -377,7 +407,10 @@ def dynquant_f32_qs8_tflite_sym(x, offset, q, scales, zps):
             continue
         scales[m] = rng / np.float32(127.0)
         inv = np.float32(127.0) / rng
-        for k in range(x.shape[1]):
+        k0 = 0
+        if x.strides[1] == 4 and q.strides[1] == 1:
+            k0 = _codes_neon_simd(x[m], q[m], kv, inv, np.float32(-127.0), np.float32(127.0), offset)
+        for k in range(k0, x.shape[1]):
             v = _round_neon_f32(x[m, k] * inv, k < kv)
             v = fmaxnum(v, np.float32(-127.0))
             v = fminnum(v, np.float32(127.0))

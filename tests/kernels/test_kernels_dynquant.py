@@ -103,3 +103,25 @@ def test_tflite_zero_point_added_after_rounding():
     K.dynquant_f32_qd8_tflite(x, 0, q, s, z)
     assert z[0] == -128 and s[0] == sf
     assert q.tolist() == [[-128, 127, -127]]
+
+
+@pytest.mark.parametrize("k", [7, 8, 9, 23, 24, 100, 1003])
+def test_tflite_quantizers_simd_equal_scalar(k):
+    """The TFLite quantizers' 16-lane code loop (unit strides) against their scalar loop
+    (a strided view of the same rows takes it): same codes, scales and zero points,
+    incl. NaN (-> the lowest code), +-0 products, x*inv = 0.49999997 (the vector part's
+    float add rounds up to 1) and the scalar tail past K & ~7."""
+    x = _rows(k, 3 * k)
+    x[5, 0] = np.nan
+    x[6, 1] = -0.0
+    x[3, k // 2] = np.float32(0.49999997) * (x[3].max() - min(0, x[3].min())) / 255
+    M = x.shape[0]
+    xs = np.repeat(x, 2, axis=1)[:, ::2]
+    for fn in (K.dynquant_f32_qd8_tflite, K.dynquant_f32_qs8_tflite_sym):
+        for offset, dt in [(0, np.int8), (128, np.uint8)]:
+            a = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+            b = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+            fn(x, offset, *a)
+            fn(xs, offset, *b)
+            for u, v in zip(a, b):
+                np.testing.assert_array_equal(u, v)
