@@ -7,6 +7,7 @@ taps.  Channels are the innermost, contiguous loop.
 import numpy as np
 
 from ._jit import FAST_F32, kernel
+from .simd import vload_n, vmax, vmin, vsplat, vstore_n
 
 
 @kernel
@@ -39,6 +40,38 @@ def maxpool_nhwc_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
                             op[ch] = max(op[ch], xp[ch])
                 for ch in range(c):
                     op[ch] = min(op[ch], hi)
+
+
+@kernel
+def maxpool_f32_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
+    """maxpool_nhwc_minmax for float32, 16 channels per vector: every output element
+    gets the same comparisons in the same order (running max from lo, the window's
+    in-bounds taps row by row, v > acc ? v : acc, then hi < acc ? hi : acc), so the
+    results are the scalar kernel's bits (NaN and -0 included).
+    Reference: kernels/reference/pool.py"""
+    n_b, h, wd, c = x.shape
+    oh, ow = out.shape[1], out.shape[2]
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    for n in range(n_b):
+        for oy in range(oh):
+            y0 = oy * sh - pad_t
+            ky0 = max(0, -y0)
+            ky1 = min(kh, h - y0)
+            for ox in range(ow):
+                x0 = ox * sw - pad_l
+                kx0 = max(0, -x0)
+                kx1 = min(kw, wd - x0)
+                ob = ((n * oh + oy) * ow + ox) * c
+                for cc in range(0, c, 16):
+                    nv = min(16, c - cc)
+                    acc = vlo
+                    for ky in range(ky0, ky1):
+                        p = ((n * h + y0 + ky) * wd + x0 + kx0) * c + cc
+                        for _ in range(kx0, kx1):
+                            acc = vmax(vload_n(x, p, nv), acc)      # Numba's max(acc, v): v if v > acc
+                            p += c
+                    vstore_n(out, ob + cc, vmin(vhi, acc), nv)          # min(acc, hi): hi if hi < acc
 
 
 @kernel(fastmath=FAST_F32)

@@ -27,3 +27,7 @@ def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
         # mean rounded half away from zero, exactly: sign * floor((2|acc| + cnt) / (2 cnt))
         v = np.sign(acc) * ((2 * np.abs(acc) + cnt) // (2 * cnt))
         out[:, oy, ox, :] = np.clip(v, lo, hi)
+
+
+def maxpool_f32_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
+    maxpool_nhwc_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out)

@@ -141,3 +141,32 @@ def test_deconv(case, act):
     deconv.deconv_f32_f32_f32_minmax(*args, got)
     rdeconv.deconv_f32_f32_f32_minmax(*args, ref)
     np.testing.assert_allclose(got, ref, **TOL)
+
+
+@pytest.mark.parametrize("case", [(1, 96, 96, 16, 2, 2, 0), (2, 9, 7, 17, 3, 2, 1), (1, 5, 5, 33, 3, 1, 1),
+                                  (1, 4, 6, 1, 2, 1, 0), (1, 8, 8, 40, 3, 3, 2)], ids=str)
+def test_maxpool_f32_simd(case):
+    """The 16-lane float32 max pool: the scalar kernel's bits (the same comparisons per
+    element in the same order, NaN and +-0 inputs included), and the NumPy twin's
+    values on NaN-free inputs, for three clamp ranges."""
+    from numba_infer.kernels import pool as KP
+    from numba_infer.kernels.reference import pool as RP
+    n, h, w, c, k, s, pad = case
+    rng = np.random.default_rng(sum(case))
+    x = rng.standard_normal((n, h, w, c)).astype(np.float32)
+    clean = x.copy()
+    flat = x.reshape(-1)
+    for v in (np.nan, -0.0, 0.0):
+        flat[rng.integers(0, flat.size, max(1, flat.size // 50))] = v
+    oh, ow = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
+    geo = tuple(np.int64(v) for v in (k, k, s, s, pad, pad))
+    for lo, hi in ((-np.inf, np.inf), (0.0, 6.0), (-0.0, 1.0)):
+        lo, hi = np.float32(lo), np.float32(hi)
+        a, b = np.full((n, oh, ow, c), 7, np.float32), np.full((n, oh, ow, c), 9, np.float32)
+        KP.maxpool_nhwc_minmax(x, *geo, lo, hi, a)
+        KP.maxpool_f32_minmax(x, *geo, lo, hi, b)
+        np.testing.assert_array_equal(a.view(np.int32), b.view(np.int32))
+        r = np.zeros_like(b)
+        KP.maxpool_f32_minmax(clean, *geo, lo, hi, b)
+        RP.maxpool_f32_minmax(clean, k, k, s, s, pad, pad, lo, hi, r)
+        np.testing.assert_array_equal(b, r)
