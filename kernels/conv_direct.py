@@ -1,0 +1,233 @@
+"""Direct float32 conv for few input channels (a network's first layer: RGB in).
+
+With cin = 1..4 the im2col rows are short runs (kw*cin floats per filter row)
+and building them costs as much as the GEMM that follows.  Here the GEMM's A
+operand is read straight from the image: for a tile of MR = 8 consecutive
+output pixels of one output row whose taps are all inside the image, the
+value of pixel i at column k = (ky, kx, c) of the im2col row is
+x[xb + i*sw*cin + offs[k]] with offs[k] = (ky*dh*W + kx*dw)*cin + c, fixed at
+prepare.  Pixels with a tap outside the image (the border) take a per-pixel
+path that reads 0 for those taps, as im2col's zero padding does.
+
+Accumulation per output element: the bias, then one FMA per column k in k order
+(ky, kx, c) -- the im2col + GEMM order (and XNNPack's), zero taps included, so
+the results are the same bits as conv2d_f32_f32_f32_minmax.
+Weights: ``pack_direct(w, bias, np_, out)``: (K + 1) rows of np_ floats (np_ the
+output channels rounded up to 32), row 0 the bias, row 1 + k column k of the
+[cout, K] filter; lanes past cout are 0.
+Reference: kernels/reference/conv_direct.py
+"""
+import numpy as np
+
+from ._jit import FAST_F32, kernel
+from .fp16 import vround_f16
+from .simd import vbroadcast, vfma, vload, vmax, vmin, vsplat, vstore_n, vzero
+
+MR = 8          # output pixels per register tile x 2 vectors of 16 channels (16 accumulators);
+                # 2*MR pixels x 1 vector when at most 16 channels remain
+
+
+@kernel
+def pack_direct(w, bias, np_, out):
+    """w: (cout, K) float32, bias: (cout,); out: ((K + 1) * np_,) (module docstring)."""
+    cout, k = w.shape
+    out[:] = np.float32(0.0)
+    for j in range(cout):
+        out[j] = bias[j]
+        for kk in range(k):
+            out[(kk + 1) * np_ + j] = w[j, kk]
+
+
+@kernel
+def direct_offsets(w, cin, kh, kw, dh, dw, offs, tky, tkx, tc):
+    """offs[k] = (ky*dh*w + kx*dw)*cin + c and the tap (ky, kx, c) of each column k."""
+    k = 0
+    for ky in range(kh):
+        for kx in range(kw):
+            for c in range(cin):
+                offs[k] = (ky * dh * w + kx * dw) * cin + c
+                tky[k] = ky
+                tkx[k] = kx
+                tc[k] = c
+                k += 1
+
+
+@kernel(fastmath=FAST_F32)
+def _out(v, vlo, vhi, rnd):
+    y = vmin(vmax(v, vlo), vhi)
+    return vround_f16(y) if rnd else y
+
+
+@kernel(fastmath=FAST_F32)
+def _store2(out, o, n, a0, a1, vlo, vhi, rnd):
+    vstore_n(out, o, _out(a0, vlo, vhi, rnd), n)
+    vstore_n(out, o + 16, _out(a1, vlo, vhi, rnd), n - 16)
+
+
+@kernel(fastmath=FAST_F32)
+def _tile8(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, cout, n):
+    """MR pixels (x at xb + i*ps + offs[k]), channels jb..jb+32 (n of them valid)."""
+    a0 = vload(wp, jb)
+    a1 = vload(wp, jb + 16)
+    b0 = a0
+    b1 = a1
+    c0 = a0
+    c1 = a1
+    d0 = a0
+    d1 = a1
+    e0 = a0
+    e1 = a1
+    f0 = a0
+    f1 = a1
+    g0 = a0
+    g1 = a1
+    h0 = a0
+    h1 = a1
+    for kk in range(k):
+        w0 = vload(wp, (kk + 1) * np_ + jb)
+        w1 = vload(wp, (kk + 1) * np_ + jb + 16)
+        p = xb + offs[kk]
+        v = vbroadcast(x, p)
+        a0 = vfma(v, w0, a0)
+        a1 = vfma(v, w1, a1)
+        v = vbroadcast(x, p + ps)
+        b0 = vfma(v, w0, b0)
+        b1 = vfma(v, w1, b1)
+        v = vbroadcast(x, p + 2 * ps)
+        c0 = vfma(v, w0, c0)
+        c1 = vfma(v, w1, c1)
+        v = vbroadcast(x, p + 3 * ps)
+        d0 = vfma(v, w0, d0)
+        d1 = vfma(v, w1, d1)
+        v = vbroadcast(x, p + 4 * ps)
+        e0 = vfma(v, w0, e0)
+        e1 = vfma(v, w1, e1)
+        v = vbroadcast(x, p + 5 * ps)
+        f0 = vfma(v, w0, f0)
+        f1 = vfma(v, w1, f1)
+        v = vbroadcast(x, p + 6 * ps)
+        g0 = vfma(v, w0, g0)
+        g1 = vfma(v, w1, g1)
+        v = vbroadcast(x, p + 7 * ps)
+        h0 = vfma(v, w0, h0)
+        h1 = vfma(v, w1, h1)
+    _store2(out, ob, n, a0, a1, vlo, vhi, rnd)
+    _store2(out, ob + cout, n, b0, b1, vlo, vhi, rnd)
+    _store2(out, ob + 2 * cout, n, c0, c1, vlo, vhi, rnd)
+    _store2(out, ob + 3 * cout, n, d0, d1, vlo, vhi, rnd)
+    _store2(out, ob + 4 * cout, n, e0, e1, vlo, vhi, rnd)
+    _store2(out, ob + 5 * cout, n, f0, f1, vlo, vhi, rnd)
+    _store2(out, ob + 6 * cout, n, g0, g1, vlo, vhi, rnd)
+    _store2(out, ob + 7 * cout, n, h0, h1, vlo, vhi, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def _tile16(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, cout, n):
+    """2*MR pixels, channels jb..jb+16 (n <= 16 valid): one vector per pixel."""
+    a0 = vload(wp, jb)
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    a4 = a0
+    a5 = a0
+    a6 = a0
+    a7 = a0
+    a8 = a0
+    a9 = a0
+    a10 = a0
+    a11 = a0
+    a12 = a0
+    a13 = a0
+    a14 = a0
+    a15 = a0
+    for kk in range(k):
+        w0 = vload(wp, (kk + 1) * np_ + jb)
+        p = xb + offs[kk]
+        a0 = vfma(vbroadcast(x, p + 0 * ps), w0, a0)
+        a1 = vfma(vbroadcast(x, p + 1 * ps), w0, a1)
+        a2 = vfma(vbroadcast(x, p + 2 * ps), w0, a2)
+        a3 = vfma(vbroadcast(x, p + 3 * ps), w0, a3)
+        a4 = vfma(vbroadcast(x, p + 4 * ps), w0, a4)
+        a5 = vfma(vbroadcast(x, p + 5 * ps), w0, a5)
+        a6 = vfma(vbroadcast(x, p + 6 * ps), w0, a6)
+        a7 = vfma(vbroadcast(x, p + 7 * ps), w0, a7)
+        a8 = vfma(vbroadcast(x, p + 8 * ps), w0, a8)
+        a9 = vfma(vbroadcast(x, p + 9 * ps), w0, a9)
+        a10 = vfma(vbroadcast(x, p + 10 * ps), w0, a10)
+        a11 = vfma(vbroadcast(x, p + 11 * ps), w0, a11)
+        a12 = vfma(vbroadcast(x, p + 12 * ps), w0, a12)
+        a13 = vfma(vbroadcast(x, p + 13 * ps), w0, a13)
+        a14 = vfma(vbroadcast(x, p + 14 * ps), w0, a14)
+        a15 = vfma(vbroadcast(x, p + 15 * ps), w0, a15)
+    vstore_n(out, ob + 0 * cout, _out(a0, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 1 * cout, _out(a1, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 2 * cout, _out(a2, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 3 * cout, _out(a3, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 4 * cout, _out(a4, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 5 * cout, _out(a5, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 6 * cout, _out(a6, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 7 * cout, _out(a7, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 8 * cout, _out(a8, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 9 * cout, _out(a9, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 10 * cout, _out(a10, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 11 * cout, _out(a11, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 12 * cout, _out(a12, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 13 * cout, _out(a13, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 14 * cout, _out(a14, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 15 * cout, _out(a15, vlo, vhi, rnd), n)
+
+
+@kernel(fastmath=FAST_F32)
+def _pixel(x, b, h, w, cin, iy0, ix0, dh, dw, k, tky, tkx, tc, wp, np_, jb, vlo, vhi, rnd, out, ob, n):
+    """One output pixel whose window may leave the image: taps outside read 0."""
+    a0 = vload(wp, jb)
+    a1 = vload(wp, jb + 16)
+    zero = vzero()
+    for kk in range(k):
+        iy = iy0 + tky[kk] * dh
+        ix = ix0 + tkx[kk] * dw
+        if 0 <= iy < h and 0 <= ix < w:
+            v = vbroadcast(x, ((b * h + iy) * w + ix) * cin + tc[kk])
+        else:
+            v = zero
+        a0 = vfma(v, vload(wp, (kk + 1) * np_ + jb), a0)
+        if n > 16:
+            a1 = vfma(v, vload(wp, (kk + 1) * np_ + jb + 16), a1)
+    _store2(out, ob, n, a0, a1, vlo, vhi, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                             tky, tkx, tc, lo, hi, out, rnd=False):
+    """NHWC conv2d, one group, A read from the image (module docstring).
+    x, out flat; wp: pack_direct; offs / tky / tkx / tc: direct_offsets."""
+    k = kh * kw * cin
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    ps = sw * cin
+    # output columns whose taps are all inside the image horizontally
+    oxa = min(ow, max(0, -(-pl // sw)))
+    oxb = oxa
+    while oxb < ow and (oxb * sw - pl + (kw - 1) * dw) < w:
+        oxb += 1
+    for b in range(batch):
+        for oy in range(oh):
+            iy0 = oy * sh - pt
+            rowin = iy0 >= 0 and iy0 + (kh - 1) * dh < h
+            ob = ((b * oh + oy) * ow) * cout
+            for jb in range(0, cout, 32):
+                n = min(32, cout - jb)
+                ox = 0
+                while ox < ow:
+                    if rowin and n <= 16 and ox >= oxa and ox + 2 * MR <= oxb:
+                        xb = ((b * h + iy0) * w + ox * sw - pl) * cin
+                        _tile16(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob + ox * cout + jb, cout, n)
+                        ox += 2 * MR
+                    elif rowin and n > 16 and ox >= oxa and ox + MR <= oxb:
+                        xb = ((b * h + iy0) * w + ox * sw - pl) * cin
+                        _tile8(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob + ox * cout + jb, cout, n)
+                        ox += MR
+                    else:
+                        _pixel(x, b, h, w, cin, iy0, ox * sw - pl, dh, dw, k, tky, tkx, tc, wp, np_, jb, vlo, vhi,
+                               rnd, out, ob + ox * cout + jb, n)
+                        ox += 1

@@ -1,0 +1,71 @@
+"""kernels/conv_direct.py: the first-layer conv (few input channels) reading the image
+directly.  Same accumulation as im2col + the packed GEMM (bias, then one FMA per im2col
+column in (ky, kx, c) order, zero taps included), so the results must equal
+conv2d_f32_f32_f32_minmax's bit for bit; against the float64 NumPy twin within float32
+rounding of K products.  Cases: the RGB stems of mobilenet / face models (3x3 and 5x5,
+stride 2, 16 / 24 / 32 channels: both register tiles), odd sizes where every pixel is a
+border pixel, dilation, batch 2, more than 32 output channels, fp16 rounding."""
+import numpy as np
+import pytest
+
+from numba_infer.kernels import conv_direct as CD, gemm as G
+from numba_infer.kernels.reference import conv_direct as RCD
+
+I = np.int64
+F32 = np.float32
+# (batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl)
+CASES = [(1, 37, 41, 3, 32, 3, 3, 2, 2, 1, 1, 0, 0), (1, 30, 30, 3, 24, 5, 5, 2, 2, 1, 1, 1, 1),
+         (1, 40, 36, 3, 16, 3, 3, 2, 2, 1, 1, 0, 1), (2, 9, 11, 2, 40, 3, 3, 1, 2, 2, 1, 2, 1),
+         (1, 13, 13, 1, 7, 5, 3, 1, 1, 1, 2, 2, 2), (1, 6, 6, 4, 33, 7, 7, 1, 1, 1, 1, 3, 3),
+         (1, 3, 50, 3, 20, 3, 3, 1, 1, 1, 1, 1, 1)]
+
+
+def packed_gemm(W, b, tile):
+    n, k = W.shape
+    nr = G.TILES[tile][1]
+    wp = np.zeros(G.packed_size(n, k, nr), F32)
+    G.pack_gemm_f32(W.reshape(-1), 0, k, 1, n, k, b, nr, wp)
+    return wp
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+@pytest.mark.parametrize("rnd", [False, True])
+def test_conv_direct(case, rnd):
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl = case
+    oh = (h + 2 * pt - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + 2 * pl - (kw - 1) * dw - 1) // sw + 1
+    rng = np.random.default_rng(sum(case) + rnd)
+    scale = 300 if rnd else 1                        # fp16: some outputs beyond 65504
+    x = (rng.standard_normal(batch * h * w * cin) * scale).astype(F32)
+    k = kh * kw * cin
+    W = (rng.standard_normal((cout, k)) * scale).astype(F32)
+    b = rng.standard_normal(cout).astype(F32)
+    lo, hi = (F32(-1e5), F32(np.inf)) if rnd else (F32(-2), F32(3))
+    geo = (I(batch), I(h), I(w), I(cin), I(kh), I(kw), I(sh), I(sw), I(dh), I(dw), I(pt), I(pl), I(oh), I(ow))
+    m = batch * oh * ow
+    tile = G.choose_tile(m, cout)
+    want = np.zeros(m * cout, F32)
+    G.conv2d_f32_f32_f32_minmax(x, *geo, I(1), I(cout), I(tile), packed_gemm(W, b, tile), I(G.TILES[tile][0]), lo, hi,
+                                np.zeros(G.TILES[tile][0] * k, F32), want, rnd)
+    np_ = -(-cout // 32) * 32
+    wp, wr = np.zeros((k + 1) * np_, F32), np.zeros((k + 1) * np_, F32)
+    CD.pack_direct(W, b, I(np_), wp)
+    RCD.pack_direct(W, b, np_, wr)
+    np.testing.assert_array_equal(wp, wr)
+    tabs = [np.zeros(k, np.int64) for _ in range(4)]
+    rtabs = [np.zeros(k, np.int64) for _ in range(4)]
+    CD.direct_offsets(I(w), I(cin), I(kh), I(kw), I(dh), I(dw), *tabs)
+    RCD.direct_offsets(w, cin, kh, kw, dh, dw, *rtabs)
+    for t, r in zip(tabs, rtabs):
+        np.testing.assert_array_equal(t, r)
+    got = np.full(m * cout + 5, np.nan, F32)
+    CD.conv2d_direct_f32_minmax(x, *geo, I(cout), wp, I(np_), *tabs, lo, hi, got, rnd)
+    np.testing.assert_array_equal(got[:m * cout], want)
+    assert np.isnan(got[m * cout:]).all()
+    if rnd:
+        assert np.isinf(got[:m * cout]).any()
+        return
+    ref = np.zeros(m * cout, F32)
+    RCD.conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wr, np_, *rtabs,
+                                 lo, hi, ref)
+    np.testing.assert_allclose(got[:m * cout], ref, rtol=1e-5, atol=1e-5 * np.sqrt(k))
