@@ -18,7 +18,7 @@ from ..kernels.qelementwise import lut_u8
 from ..kernels.reference.requant import multiply_by_quantized_multiplier as _mbqm
 from ..kernels.reference.requant import rounding_divide_by_pot as _rdbpot
 from ..quant import QRANGE, quantize_multiplier, round_half_away, tensor_qparams
-from .common import broadcast_shape
+from .common import bound_kernel, broadcast_shape
 from .elementwise import Q8, binary_lowered, is_quantized, same_dtype, unary_lowered
 from .registry import Lowered, lowering
 
@@ -332,5 +332,5 @@ def quantized_unary(ctx):
         a, o = ins[0].reshape(-1).view(np.uint8), outs[0].reshape(-1)
         if not a.flags.writeable:
             a = a.copy()
-        return lambda: lut(a, table, o)
+        return bound_kernel(lut, a, table, o)
     return Lowered(outputs=[(shape, dt)], bind=bind, flops=x.size)

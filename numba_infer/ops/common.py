@@ -1,6 +1,9 @@
 """TFLite semantics shared by several op families (padding, fused activations, axes)."""
 from __future__ import annotations
 
+import functools
+import inspect
+
 import numpy as np
 
 F32_MAX = float(np.finfo(np.float32).max)
@@ -63,3 +66,74 @@ def broadcast_shape(ctx, a, b):
         return tuple(int(d) for d in np.broadcast_shapes(tuple(a), tuple(b)))
     except ValueError:
         ctx.fail(f"shapes {list(a)} and {list(b)} do not broadcast", _validation())
+
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def bound_kernel(disp, *args, **kwargs):
+    """``lambda: disp(*args, **kwargs)`` without Numba's per-call dispatch.
+
+    The compiled overload for these exact argument types is looked up once
+    (types as the dispatcher computes them, ``typeof_pyval``; compiled or
+    loaded from the on-disk cache here if needed) and its entry point is bound
+    to the arguments with ``functools.partial``.  The step then pays only the
+    argument unboxing: ~250 -> ~90 ns for a 1-array kernel, ~1.1 -> ~0.6 us for
+    the 17-argument QD8 FC kernel.  Parameters left to their defaults get the
+    same ``Omitted(default)`` type the dispatcher gives them (same
+    specialization, no extra compile); the entry point takes a placeholder
+    there and uses the default.  The arguments are bound once and for all
+    (bind fixes every buffer).  Anything that is not a Numba dispatcher
+    (NUMBA_DISABLE_JIT, a NumPy twin, a plain function) is simply bound.
+    """
+    py = getattr(disp, "py_func", None)
+    if py is None or not hasattr(disp, "overloads") or not hasattr(disp, "typeof_pyval"):
+        return functools.partial(disp, *args, **kwargs)
+    params = inspect.signature(py).parameters.values()
+    if any(p.kind in _VARIADIC for p in params):
+        return functools.partial(disp, *args, **kwargs)
+    given = inspect.signature(py).bind(*args, **kwargs).arguments   # TypeError as the call would
+    from numba.core import types
+    vals, sig = [], []
+    for p in params:
+        if p.name in given:
+            v = given[p.name]
+            vals.append(v)
+            sig.append(disp.typeof_pyval(v))
+        else:
+            vals.append(p.default)
+            sig.append(types.Omitted(p.default))
+    sig = tuple(sig)
+    cres = disp.overloads.get(sig)
+    if cres is None:
+        disp.compile(sig)
+        cres = disp.overloads[sig]
+    return functools.partial(cres.entry_point, *vals)
+
+
+def chain(*steps):
+    """One zero-argument step that calls ``steps`` (zero-argument callables,
+    typically bound_kernel partials; None entries are skipped) in order."""
+    steps = tuple(s for s in steps if s is not None)
+    if len(steps) == 1:
+        return steps[0]
+    if len(steps) == 2:
+        a, b = steps
+
+        def step2():
+            a()
+            b()
+        return step2
+    if len(steps) == 3:
+        a, b, c = steps
+
+        def step3():
+            a()
+            b()
+            c()
+        return step3
+
+    def step():
+        for s in steps:
+            s()
+    return step

@@ -7,6 +7,10 @@
 - at most 8 output channels, one group, one thread: two output pixels per
   16-lane vector (kernels/gemm_n8.py, paired im2col rows; same bits), where
   the 16-wide tiles would waste half of every FMA.
+- at most 4 input channels (an RGB first layer), one group, one thread: the
+  GEMM reads its A operand straight from the image (kernels/conv_direct.py;
+  same bits), since building im2col rows of 3-channel runs costs as much as
+  the GEMM.
 Weights (+ bias) are packed per group at prepare time.  Padding and output
 sizes follow tflite/kernels/padding.h (``common.padding``).
 
@@ -37,7 +41,8 @@ import numpy as np
 from ..errors import ModelValidationError
 from ..kernels.gemm import TILES, choose_tile, conv2d_f32_f32_f32_minmax, gemm_f32_f32_f32_minmax
 from ..kernels.gemm_n8 import conv2d_f32_n8_minmax, pack_n8
-from .common import act_range_f32, padding
+from ..kernels.conv_direct import conv2d_direct_f32_minmax, direct_offsets, pack_direct
+from .common import act_range_f32, bound_kernel, chain, padding
 from .. import isa
 from ..kernels import parallel as par, qgemm
 from ..kernels.parallel import plan_threads
@@ -49,6 +54,7 @@ from .qs8 import QDTYPES
 
 IM2COL_BLOCK_FLOATS = 65536          # 256 KB of im2col rows per block (L2 is 1 MB)
 NARROW = True                        # cout <= 8: kernels/gemm_n8.py
+DIRECT_MAX_CIN = 4                   # first layers (RGB in): kernels/conv_direct.py
 # single-thread rates used to guess an op's run time (plan_threads): measured
 # on mobilenet_v2 (fp32 convs 40-110 GFLOP/s, QD8 / QS8 VNNI convs several x that)
 F32_GEMM_FLOP_PER_US = 1.0e5
@@ -103,6 +109,10 @@ def conv_2d(ctx):
         nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 16))
         if nt == 1:
             return _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi)
+    if groups == 1 and cin <= DIRECT_MAX_CIN and m > 1:
+        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 8))
+        if nt == 1:
+            return _conv_direct(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi)
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
@@ -116,9 +126,9 @@ def conv_2d(ctx):
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
             if nt > 1:
-                return par.guarded(lambda: par.gemm_f32_f32_f32_minmax_mt(tile, m, cout, cin, xf, cin, wp, lo, hi, of,
-                                                                          cout, nt, rnd))
-            return lambda: gemm_f32_f32_f32_minmax(tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)
+                return par.guarded(bound_kernel(par.gemm_f32_f32_f32_minmax_mt, tile, m, cout, cin, xf, cin, wp, lo,
+                                                hi, of, cout, nt, rnd))
+            return bound_kernel(gemm_f32_f32_f32_minmax, tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)
     else:
         mb = max(mr, IM2COL_BLOCK_FLOATS // kdim // mr * mr)
         tiles = -(-m // mr)
@@ -128,11 +138,11 @@ def conv_2d(ctx):
         def bind(ins, outs, ws):
             xf, of, wsf = ins[0].reshape(-1), outs[0].reshape(-1), ws[0]
             if nt > 1:
-                return par.guarded(lambda: par.conv2d_f32_f32_f32_minmax_mt(
-                    xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout, tile, wp, mb, lo, hi,
-                    wsf, nt, of, rnd))
-            return lambda: conv2d_f32_f32_f32_minmax(xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
-                                                     groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
+                return par.guarded(bound_kernel(
+                    par.conv2d_f32_f32_f32_minmax_mt, xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
+                    groups, cout, tile, wp, mb, lo, hi, wsf, nt, of, rnd))
+            return bound_kernel(conv2d_f32_f32_f32_minmax, xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow,
+                                groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
     lowered.bind = bind
     return lowered
 
@@ -151,10 +161,30 @@ def _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, 
 
     def bind(ins, outs, ws):
         xf, of, wsf = ins[0].reshape(-1), outs[0].reshape(-1), ws[0]
-        return lambda: conv2d_f32_n8_minmax(xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp,
-                                            mb, lo, hi, wsf, of, rnd)
+        return bound_kernel(conv2d_f32_n8_minmax, xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout,
+                            wp, mb, lo, hi, wsf, of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * m * cout * kdim, rounds_fp16=rnd,
                    workspace=[((mb * kdim,), F32)])
+
+
+def _conv_direct(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
+    """Few input channels (an RGB first layer), one group, one thread: the GEMM's
+    A operand read straight from the image (kernels/conv_direct.py; same bits)."""
+    kdim = kh * kw * cin
+    np_ = -(-cout // 32) * 32
+    wp = np.zeros((kdim + 1) * np_, F32)
+    bias = np.asarray(b.value, F32).reshape(cout) if b is not None else np.zeros(cout, F32)
+    pack_direct(np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias), np.int64(np_), wp)
+    tabs = [np.zeros(kdim, np.int64) for _ in range(4)]
+    direct_offsets(np.int64(w), np.int64(cin), np.int64(kh), np.int64(kw), np.int64(dh), np.int64(dw), *tabs)
+    geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
+    rnd = ctx.settings.fp16
+
+    def bind(ins, outs, ws):
+        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        return lambda: conv2d_direct_f32_minmax(xf, *geo, wp, np.int64(np_), *tabs, lo, hi, of, rnd)
+    return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * batch * oh * ow * cout * kdim,
+                   rounds_fp16=rnd)
 
 
 QD8_IM2COL_BLOCK_BYTES = 262144      # uint8 im2col rows per block (L2 is 1 MB)
@@ -198,14 +228,10 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
             xq32, sc, zp, col32, sa, za = ws
             xq, col = xq32.view(np.uint8), col32.view(np.uint8)
-            qstep = quant(xf, batch, img, img, xq, sc, zp)
-
-            def step():
-                qstep()
-                qgemm.conv2d_qdu8_qc8w_f32_generic(xq, sc, zp, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh,
-                                                   ow, groups, cout, wq, nks, ws_, bs, tfl, mb, lo, hi, col, sa, za,
-                                                   of)
-            return step
+            return chain(quant(xf, batch, img, img, xq, sc, zp),
+                         bound_kernel(qgemm.conv2d_qdu8_qc8w_f32_generic, xq, sc, zp, batch, h, w, cin, kh, kw, sh, sw,
+                                      dh, dw, pt, pl, oh, ow, groups, cout, wq, nks, ws_, bs, tfl, mb, lo, hi, col, sa,
+                                      za, of))
         lowered.bind = bind
         return lowered
     # AVX512-VNNI: indirect GEMM straight from the quantized image (no im2col)
@@ -229,18 +255,15 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
         if nt > 1:
             from ..kernels import parallel_vnni as PV
             conv_mt = PV.conv2d_qdu8_qc8w_f32_vnni_mt
-            qstep = ((lambda: par.dynquant_f32_qd8_mt(tfl, x2, q2, sc, zp, nt, mm, mq)) if quant_mt
+            qstep = (bound_kernel(par.dynquant_f32_qd8_mt, tfl, x2, q2, sc, zp, nt, mm, mq) if quant_mt
                      else quant(xf, batch, img, img, xq, sc, zp))
-
-            def step():
-                qstep()
-                qgemm.fill_rows_u8(xq, zoff, zlen, batch, zlen, zp)
-                conv_mt(tile, m, groups, cg, ng, taps, kc4, xq, ind, istr, cin, sc, zp, oh * ow, wq, nks, ws_, bs,
-                        tfl, lo, hi, of, cout, mc, sa, za, nt)
-            return par.guarded(step)
+            return par.guarded(chain(
+                qstep, bound_kernel(qgemm.fill_rows_u8, xq, zoff, zlen, batch, zlen, zp),
+                bound_kernel(conv_mt, tile, m, groups, cg, ng, taps, kc4, xq, ind, istr, cin, sc, zp, oh * ow, wq, nks,
+                             ws_, bs, tfl, lo, hi, of, cout, mc, sa, za, nt)))
         from ..kernels.qgemm_vnni import conv2d_qd8_vnni
-        return lambda: conv2d_qd8_vnni(qmode, x2, q2, xq, sc, zp, zoff, zlen, tile, m, groups, cg, ng, taps, kc4, ind,
-                                       istr, cin, oh * ow, wq, nks, ws_, bs, tfl, lo, hi, of, mc, sa, za)
+        return bound_kernel(conv2d_qd8_vnni, qmode, x2, q2, xq, sc, zp, zoff, zlen, tile, m, groups, cg, ng, taps, kc4,
+                            ind, istr, cin, oh * ow, wq, nks, ws_, bs, tfl, lo, hi, of, mc, sa, za)
     lowered.bind = bind
     return lowered
 
@@ -256,7 +279,7 @@ def _rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
         x2, of = ins[0].reshape(-1)[:m * k].reshape(m, k), outs[0].reshape(-1)
         q32, sa, za = ws
         q2 = q32.view(np.uint8).reshape(m, kp)
-        return par.guarded(lambda: gemm_qd8_rows_f32_vnni_mt(0, x2, q2, sa, za, tile, n, kp, wq, nks, ws_, bs, False,
-                                                             lo, hi, of, n, nt))
+        return par.guarded(bound_kernel(gemm_qd8_rows_f32_vnni_mt, 0, x2, q2, sa, za, tile, n, kp, wq, nks, ws_, bs,
+                                        False, lo, hi, of, n, nt))
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])

@@ -41,7 +41,7 @@ from ..kernels.dwconv import dw_expand_channels, dwconv_f32_f32_f32_minmax, dwco
 from ..kernels.dwconv_q8 import dwconv_q8_q8_q8_minmax, dwconv_qdu8_qc8w_f32_minmax
 from ..kernels.dynquant import dynquant_f32_qd8_tflite
 from ..kernels.parallel import dw_plan
-from .common import act_range_f32, padding
+from .common import act_range_f32, bound_kernel, chain, padding
 from .registry import Lowered, lowering
 from . import tflite_float
 from .qs8 import QDTYPES, QParams, _check_acc_range
@@ -131,17 +131,10 @@ def depthwise_conv_2d(ctx):
         xa, o = ins[0], outs[0]
         xe = ws[0] if dm > 1 else xa
         if nt > 1:
-            def conv():
-                threaded(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, nt, csplit, o, rnd)
+            conv = bound_kernel(threaded, xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, nt, csplit, o, rnd)
         else:
-            def conv():
-                serial(xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, o, rnd)
-        if dm == 1:
-            step = conv
-        else:
-            def step():
-                dw_expand_channels(xa, dmi, xe)
-                conv()
+            conv = bound_kernel(serial, xe, wp, bv, sh, sw, dh, dw, pt, pl, lo, hi, o, rnd)
+        step = chain(bound_kernel(dw_expand_channels, xa, dmi, xe) if dm > 1 else None, conv)
         return par.guarded(step) if nt > 1 else step
 
     return Lowered(outputs=[((n, oh, ow, cout), np.float32)], bind=bind, rounds_fp16=rnd,
@@ -166,25 +159,15 @@ def _dw_hybrid(ctx, w, wv, bv, n, h, wd, cin, kh, kw, cout, dm, oh, ow, sh, sw, 
         xq = xq32.view(np.uint8)[:n * img]
         xq4, xq2, x2 = xq.reshape(n, h, wd, cin), xq.reshape(n, img), xf.reshape(n, img)
         xe = ws[6] if dm > 1 else xq4
+        expand = bound_kernel(dw_expand_channels, xq4, dmi, xe) if dm > 1 else None
         if nt > 1:
-            def step():
-                par.dynquant_f32_qd8_mt(True, x2, xq2, sc, zp, nt, mm, mq)
-                if dm > 1:
-                    dw_expand_channels(xq4, dmi, xe)
-                dwconv_mt.dwconv_qdu8_qc8w_f32_minmax_mt(xe, sc, zp, wq, wsum, wscale, bv, sh, sw, dh, dw, pt, pl,
-                                                         lo, hi, nt, csplit, acc, o)
-            return par.guarded(step)
-        if dm > 1:
-            def step():
-                dynquant_f32_qd8_tflite(x2, 128, xq2, sc, zp)
-                dw_expand_channels(xq4, dmi, xe)
-                dwconv_qdu8_qc8w_f32_minmax(xe, sc, zp, wq, wsum, wscale, bv, sh, sw, dh, dw, pt, pl, lo, hi, acc, o)
-        else:
-            def step():
-                dynquant_f32_qd8_tflite(x2, 128, xq2, sc, zp)
-                dwconv_qdu8_qc8w_f32_minmax(xq4, sc, zp, wq, wsum, wscale, bv, sh, sw, dh, dw, pt, pl, lo, hi, acc,
-                                            o)
-        return step
+            return par.guarded(chain(
+                bound_kernel(par.dynquant_f32_qd8_mt, True, x2, xq2, sc, zp, nt, mm, mq), expand,
+                bound_kernel(dwconv_mt.dwconv_qdu8_qc8w_f32_minmax_mt, xe, sc, zp, wq, wsum, wscale, bv, sh, sw, dh,
+                             dw, pt, pl, lo, hi, nt, csplit, acc, o)))
+        return chain(bound_kernel(dynquant_f32_qd8_tflite, x2, 128, xq2, sc, zp), expand,
+                     bound_kernel(dwconv_qdu8_qc8w_f32_minmax, xe, sc, zp, wq, wsum, wscale, bv, sh, sw, dh, dw, pt, pl,
+                                  lo, hi, acc, o))
 
     return Lowered(outputs=[((n, oh, ow, cout), np.float32)], bind=bind,
                    workspace=[((-(-n * img // 4),), np.int32), ((n,), np.float32), ((n,), np.int32),
@@ -227,17 +210,11 @@ def _dw_q8(ctx):
         x4, o4, acc = ins[0], outs[0], ws[0]
         xe = ws[1] if dm > 1 else x4
         if nt > 1:
-            def conv():
-                dwconv_mt.dwconv_q8_q8_q8_mt(xe, zx, wv, init, sh, sw, dh, dw, pt, pl, *qargs, nt, csplit, acc, o4)
+            conv = bound_kernel(dwconv_mt.dwconv_q8_q8_q8_mt, xe, zx, wv, init, sh, sw, dh, dw, pt, pl, *qargs, nt,
+                                csplit, acc, o4)
         else:
-            def conv():
-                dwconv_q8_q8_q8_minmax(xe, zx, wv, init, sh, sw, dh, dw, pt, pl, *qargs, acc, o4)
-        if dm == 1:
-            step = conv
-        else:
-            def step():
-                dw_expand_channels(x4, dmi, xe)
-                conv()
+            conv = bound_kernel(dwconv_q8_q8_q8_minmax, xe, zx, wv, init, sh, sw, dh, dw, pt, pl, *qargs, acc, o4)
+        step = chain(bound_kernel(dw_expand_channels, x4, dmi, xe) if dm > 1 else None, conv)
         return par.guarded(step) if nt > 1 else step
     return Lowered(outputs=[((n, oh, ow, cout), x.dtype)], bind=bind,
                    workspace=[((nt * accw,), np.int32)] + _expanded(n, h, wd, cout, x.dtype, dm),

@@ -34,7 +34,7 @@ from ..kernels import qelementwise as Q
 from ..kernels.elementwise import binary_minmax, cast, compare_bool, logical_not_bool, select_bcast, unary_f32
 from ..kernels.qelementwise import qcompare_bool
 from ..quant import act_range_q, quantize_multiplier, tensor_qparams
-from .common import act_range_f32, broadcast_shape
+from .common import act_range_f32, bound_kernel, broadcast_shape
 from .registry import Lowered, lowering
 
 RANK = 6
@@ -140,15 +140,15 @@ def binary_lowered(ctx, op, a, b, out_shape, dtype, act=0):
             if nt > 1:
                 drv = par.binary_mt_kernel(fn, f"binary_f32_{op}")
                 shapes, offs = par.split_bcast(shape, sa, sb, nt)
-                return par.guarded(lambda: drv(x, y, shapes, offs, sa, sb, lo, hi, o))
-            return lambda: fn(x, y, shape, sa, sb, lo, hi, o)
+                return par.guarded(bound_kernel(drv, x, y, shapes, offs, sa, sb, lo, hi, o))
+            return bound_kernel(fn, x, y, shape, sa, sb, lo, hi, o)
         return Lowered(outputs=[(out_shape, dtype)], bind=bind, flops=size)
 
     def bind(ins, outs, ws):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: binary_minmax(op, x, y, shape, sa, sb, clamp, lo, hi, o)
+        return bound_kernel(binary_minmax, op, x, y, shape, sa, sb, clamp, lo, hi, o)
     return Lowered(outputs=[(out_shape, dtype)], bind=bind, flops=size)
 
 
@@ -199,7 +199,7 @@ def comparison(ctx):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: compare_bool(op, x, y, shape, sa, sb, o)
+        return bound_kernel(compare_bool, op, x, y, shape, sa, sb, o)
     return Lowered(outputs=[(out_shape, np.bool_)], bind=bind)
 
 
@@ -211,7 +211,7 @@ def logical_not(ctx):
 
     def bind(ins, outs, ws):
         a, o = flat(ins[0]), outs[0].reshape(-1)
-        return lambda: logical_not_bool(a, o)
+        return bound_kernel(logical_not_bool, a, o)
     return Lowered(outputs=[(x.shape, np.bool_)], bind=bind)
 
 
@@ -247,7 +247,7 @@ def select(ctx):
         cc, xx, yy, o = flat(ins[0]), flat(ins[1]), flat(ins[2]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: select_bcast(cc, xx, yy, shape, sc, sx, sy, o)
+        return bound_kernel(select_bcast, cc, xx, yy, shape, sc, sx, sy, o)
     return Lowered(outputs=[(out_shape, dtype)], bind=bind)
 
 
@@ -271,8 +271,8 @@ def unary_lowered(ctx, kernel_fn, *args):
         if nt > 1:
             pf = kernel_fn.py_func
             drv = par.unary_mt_kernel(kernel_fn, f"{pf.__module__.rsplit('.', 1)[-1]}_{pf.__name__}")
-            return par.guarded(lambda: drv(args, a, o, nt))
-        return lambda: kernel_fn(*args, a, o)
+            return par.guarded(bound_kernel(drv, args, a, o, nt))
+        return bound_kernel(kernel_fn, *args, a, o)
     return Lowered(outputs=[(tuple(x.shape), np.float32)], bind=bind, flops=x.size)
 
 
@@ -312,7 +312,7 @@ def cast_op(ctx):
 
     def bind(ins, outs, ws):
         a, o = flat(ins[0]), outs[0].reshape(-1)
-        return lambda: cast(a, o)
+        return bound_kernel(cast, a, o)
     return Lowered(outputs=[(tuple(x.shape), out_dt)], bind=bind)
 
 
@@ -433,7 +433,7 @@ def quantized_arithmetic(ctx, name, a, b):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: fn(x, y, shape, sa, sb, params, fscale, o)
+        return bound_kernel(fn, x, y, shape, sa, sb, params, fscale, o)
     return Lowered(outputs=[(out_shape, dtype)], bind=bind, flops=size)
 
 
@@ -456,5 +456,5 @@ def quantized_comparison(ctx, name, a, b):
         x, y, o = flat(ins[0]), flat(ins[1]), outs[0].reshape(-1)
         if size == 0:
             return lambda: None
-        return lambda: qcompare_bool(op, x, y, shape, sa, sb, params, o)
+        return bound_kernel(qcompare_bool, op, x, y, shape, sa, sb, params, o)
     return Lowered(outputs=[(out_shape, np.bool_)], bind=bind)

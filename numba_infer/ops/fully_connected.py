@@ -5,7 +5,7 @@ of kernels/gemm.py (bias folded into each panel).  Runtime weights (and
 runtime BATCH_MATMUL operands) are packed into a workspace by the step,
 except a runtime BATCH_MATMUL rhs [*, k, n] (no adj_y) with n a multiple of
 16, which the GEMM reads in place (batch_matmul_f32_f32_f32_nat).  Steps that
-are one kernel call are bound to the compiled entry point (bound_kernel).
+are one kernel call are bound to the compiled entry point (common.bound_kernel).
 
 Dtype dispatch: float32 x float32, and float32 input x constant int8 weights
 (dynamic-range "hybrid", QD8-F32 x QC8W): the input rows are quantized per row
@@ -18,8 +18,6 @@ half away from zero).  Int8 input (full-int8) is a later task.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..errors import ModelValidationError
@@ -28,7 +26,7 @@ from ..kernels.gemm import (batch_matmul_f32_f32_f32, batch_matmul_f32_f32_f32_n
                             transpose_f32_batched, TILES)
 from .. import isa
 from ..kernels import dynquant, qgemm
-from .common import act_range_f32, broadcast_shape
+from .common import act_range_f32, bound_kernel, broadcast_shape, chain
 from .registry import Lowered, lowering
 from . import qs8, tflite_float
 from .qs8 import QDTYPES
@@ -42,25 +40,6 @@ def f32c(v):
     if v.dtype == F32 and v.flags.c_contiguous and v.flags.writeable:
         return v
     return np.array(v, F32, order="C")
-
-
-def bound_kernel(disp, *args):
-    """``lambda: disp(*args)`` without Numba's per-call dispatch: the
-    compiled overload for these exact argument types (typeof, as the
-    dispatcher computes them; compiled or loaded from the cache here if
-    needed) is looked up once and its entry point bound to the arguments.
-    The step then pays only the argument unboxing: measured ~1.1 us -> ~0.6 us
-    per call for the 17-argument QD8 FC kernel.  The arguments must never be
-    rebound (they are not: bind fixes every buffer).  Anything that is not a
-    Numba dispatcher (NUMBA_DISABLE_JIT, a NumPy twin) is simply bound."""
-    if not hasattr(disp, "overloads") or not hasattr(disp, "typeof_pyval"):
-        return functools.partial(disp, *args)
-    sig = tuple(disp.typeof_pyval(a) for a in args)
-    cres = disp.overloads.get(sig)
-    if cres is None:
-        disp.compile(sig)
-        cres = disp.overloads[sig]
-    return functools.partial(cres.entry_point, *args)
 
 
 def pack_weights(w_nk, bias, tile):
@@ -166,7 +145,7 @@ def row_quantizer(ctx, asym):
     def quant(xf, m, k, ldq, q8, scale, zpu):
         x2 = xf[:m * k].reshape(m, k)
         q2 = q8[:m * ldq].reshape(m, ldq)
-        return lambda: kern(x2, U8_OFFSET, q2, scale, zpu)
+        return bound_kernel(kern, x2, U8_OFFSET, q2, scale, zpu)
     quant.qmode = qmode
     return quant
 
@@ -191,10 +170,10 @@ def _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, ldc):
     if isa.VNNI:
         from ..kernels.qgemm_vnni import gemm_qdu8_qc8w_f32_rows_vnni
         tile = wts.tile
-        return lambda: gemm_qdu8_qc8w_f32_rows_vnni(tile, m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, of,
-                                                    ldc)
+        return bound_kernel(gemm_qdu8_qc8w_f32_rows_vnni, tile, m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi,
+                            of, ldc)
     g = qgemm.gemm_qdu8_qc8w_f32_generic
-    return lambda: g(m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, of, ldc)
+    return bound_kernel(g, m, n, kp, q8, kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, of, ldc)
 
 
 def _fc_hybrid(ctx, x, w, b, m, n, k, out_shape):
@@ -223,12 +202,7 @@ def rows_hybrid(ctx, wts, m, n, k, quant, out_shape):
             return bound_kernel(gemm_qd8_rows_vnni, qmode, x2, q2, sa, za, tile, n, kp, wq, nks, wsc, bs, tfl, lo, hi,
                                 of, n)
         gemm = _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, n)
-        qstep = quant(xf, m, k, kp, q8, sa, za)
-
-        def step():
-            qstep()
-            gemm()
-        return step
+        return chain(quant(xf, m, k, kp, q8, sa, za), gemm)
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])
 
@@ -284,11 +258,8 @@ def fully_connected(ctx):
         def bind(ins, outs, ws):
             xf, wf, of, wp = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1), ws[0]
             bf = ins[2].reshape(-1) if len(ins) > 2 and ins[2] is not None else zero_bias
-
-            def step():
-                pack_gemm_f32(wf, 0, k, 1, n, k, bf, nr, wp)
-                gemm_f32_f32_f32_minmax(tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd)
-            return step
+            return chain(bound_kernel(pack_gemm_f32, wf, 0, k, 1, n, k, bf, nr, wp),
+                         bound_kernel(gemm_f32_f32_f32_minmax, tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd))
     lowered.bind = bind
     return lowered
 
@@ -345,22 +316,11 @@ def batch_matmul(ctx):
         ws = list(ws)
         wpk = wp if y.value is not None else ws.pop(0)
         xt = ws.pop(0) if adj_x else xf
-        if y.value is not None and not adj_x:
-            return lambda: batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of, rnd)
-        if y.value is not None:
-            def step():
-                transpose_f32_batched(xf, nx, k, m, xt)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of, rnd)
-        elif not adj_x:
-            def step():
-                pack_gemm_f32_batched(yf, ny, sn, sk, n, k, zero_bias, nr, wpk)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xf, a_idx, wpk, w_idx, of, rnd)
-        else:
-            def step():
-                pack_gemm_f32_batched(yf, ny, sn, sk, n, k, zero_bias, nr, wpk)
-                transpose_f32_batched(xf, nx, k, m, xt)
-                batch_matmul_f32_f32_f32(tile, m, n, k, xt, a_idx, wpk, w_idx, of, rnd)
-        return step
+        return chain(
+            None if y.value is not None else bound_kernel(pack_gemm_f32_batched, yf, ny, sn, sk, n, k, zero_bias, nr,
+                                                          wpk),
+            bound_kernel(transpose_f32_batched, xf, nx, k, m, xt) if adj_x else None,
+            bound_kernel(batch_matmul_f32_f32_f32, tile, m, n, k, xt, a_idx, wpk, w_idx, of, rnd))
     lowered.bind = bind
     return lowered
 
@@ -379,11 +339,8 @@ def _bmm_f32_nat(x, m, n, k, nx, ob, a_idx, w_idx, adj_x, rnd):
         if not adj_x:
             return bound_kernel(batch_matmul_f32_f32_f32_nat, tile, m, n, k, xf, a_idx, yf, w_idx, of, rnd)
         xt = ws[0]
-
-        def step():
-            transpose_f32_batched(xf, nx, k, m, xt)
-            batch_matmul_f32_f32_f32_nat(tile, m, n, k, xt, a_idx, yf, w_idx, of, rnd)
-        return step
+        return chain(bound_kernel(transpose_f32_batched, xf, nx, k, m, xt),
+                     bound_kernel(batch_matmul_f32_f32_f32_nat, tile, m, n, k, xt, a_idx, yf, w_idx, of, rnd))
     lowered.bind = bind
     return lowered
 
@@ -411,21 +368,11 @@ def _bmm_hybrid(ctx, x, y, m, n, k, nx, ny, ob, a_idx, w_idx, adj_x, adj_y):
         wq, nks, wsc, bs = wts.wq, wts.nks, wts.ws, wts.bs
         if isa.VNNI:
             from ..kernels.qgemm_vnni import batch_matmul_qdu8_qc8w_f32_vnni as bmm
-
-            def mm():
-                bmm(tile, m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl, of)
+            mm = bound_kernel(bmm, tile, m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl, of)
         else:
-            def mm():
-                qgemm.batch_matmul_qdu8_qc8w_f32_generic(m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks, wsc, bs, tfl,
-                                                         of)
-
-        qstep = quant(xt, rows, k, kp, q8, sa, za)
-
-        def step():
-            if adj_x:
-                transpose_f32_batched(xf, nx, k, m, xt)
-            qstep()
-            mm()
-        return step
+            mm = bound_kernel(qgemm.batch_matmul_qdu8_qc8w_f32_generic, m, n, kp, q8, sa, za, a_idx, wq, w_idx, nks,
+                              wsc, bs, tfl, of)
+        return chain(bound_kernel(transpose_f32_batched, xf, nx, k, m, xt) if adj_x else None,
+                     quant(xt, rows, k, kp, q8, sa, za), mm)
     return Lowered(outputs=[(ob + (m, n), F32)], bind=bind, workspace=workspace,
                    flops=2 * len(a_idx) * m * n * k)

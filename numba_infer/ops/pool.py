@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelValidationError
-from ..kernels.pool import avgpool_f32_minmax, avgpool_q_minmax, maxpool_nhwc_minmax
+from ..kernels.pool import avgpool_f32_minmax, avgpool_q_minmax, maxpool_f32_minmax, maxpool_nhwc_minmax
 from ..quant import act_range_q, tensor_qparams
-from .common import act_range_f32, padding
+from .common import act_range_f32, bound_kernel, padding
 from .registry import Lowered, lowering
 
 QDTYPES = (np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16))
@@ -61,14 +61,14 @@ def _pool(ctx, avg):
     else:
         lo, hi = act_range_f32(ctx)
         lo, hi = np.float32(lo), np.float32(hi)
-        kernel_fn = avgpool_f32_minmax if avg else maxpool_nhwc_minmax
+        kernel_fn = avgpool_f32_minmax if avg else maxpool_f32_minmax       # 16 lanes, the scalar kernel's bits
     if quantized and not avg:
         lo, hi = x.dtype.type(lo), x.dtype.type(hi)      # the running max starts at lo, in x's dtype
     args = tuple(np.int64(v) for v in (kh, kw, sh, sw, pt, pl))
 
     def bind(ins, outs, ws):
         xa, o = ins[0], outs[0]
-        return lambda: kernel_fn(xa, *args, lo, hi, o)
+        return bound_kernel(kernel_fn, xa, *args, lo, hi, o)
 
     return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=n * oh * ow * c * kh * kw)
 

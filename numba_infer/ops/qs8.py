@@ -39,7 +39,7 @@ from ..quant import (act_range_q, check_bias_scale, conv_multiplier_per_tensor, 
                      tensor_qparams, tensor_qparams_pc)
 from ..kernels import parallel as par
 from ..kernels.parallel import plan_threads
-from .common import broadcast_shape, padding
+from .common import bound_kernel, broadcast_shape, chain, padding
 from .registry import Lowered
 
 I8, U8, I32 = np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int32)
@@ -193,16 +193,9 @@ def conv_2d_qs8(ctx):
         col = col32.view(np.uint8)
         xu = xu32.view(np.uint8)[:nimg] if flip else xf
 
-        def run():
-            K.conv2d_u8_q8_q8_generic(xu, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
-                                      wt, init, padval, mb, *qargs, col, acc, padv, of)
-        if not flip:
-            return run
-
-        def step():
-            K.flip_i8_u8(xf, xu)
-            run()
-        return step
+        return chain(bound_kernel(K.flip_i8_u8, xf, xu) if flip else None,
+                     bound_kernel(K.conv2d_u8_q8_q8_generic, xu, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh,
+                                  ow, groups, cout, wt, init, padval, mb, *qargs, col, acc, padv, of))
     lowered.bind = bind
     return lowered
 
@@ -257,14 +250,13 @@ def _conv_vnni(ctx, q, fm, inits, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw
             conv_mt = PV.conv2d_u8_i8_q8_vnni_mt
             zl = np.full(1, padval, np.int64)
 
-            def step():
-                K.flip_i8_u8(xf, xu[:nimg])
-                qgemm.fill_rows_u8(xu, zoff, 0, 1, zlen, zl)
-                conv_mt(tile, m, groups, cg, ng, taps, kc4, xu, ind, istr, cin, wq, *rargs, of, cout, mc, nt)
-            return par.guarded(step)
+            return par.guarded(chain(
+                bound_kernel(K.flip_i8_u8, xf, xu[:nimg]), bound_kernel(qgemm.fill_rows_u8, xu, zoff, 0, 1, zlen, zl),
+                bound_kernel(conv_mt, tile, m, groups, cg, ng, taps, kc4, xu, ind, istr, cin, wq, *rargs, of, cout, mc,
+                             nt)))
         from ..kernels.qs8_vnni import conv2d_qs8_vnni
-        return lambda: conv2d_qs8_vnni(xf, xu, zoff, zlen, padval, tile, m, groups, cg, ng, taps, kc4, ind, istr, cin,
-                                       wq, *rargs, of, mc)
+        return bound_kernel(conv2d_qs8_vnni, xf, xu, zoff, zlen, padval, tile, m, groups, cg, ng, taps, kc4, ind, istr,
+                            cin, wq, *rargs, of, mc)
     return bind
 
 
@@ -317,10 +309,8 @@ def fully_connected_qs8(ctx):
         a32, acc = ws[:2]
         a = a32.view(np.uint8)
 
-        def step():
-            K.pack_rows_u8(xf, m, k, kp, xor, a)
-            K.gemm_u8_q8_q8_generic(m, n, kp, a, wt, init, mb, *qargs, acc, of)
-        return step
+        return chain(bound_kernel(K.pack_rows_u8, xf, m, k, kp, xor, a),
+                     bound_kernel(K.gemm_u8_q8_q8_generic, m, n, kp, a, wt, init, mb, *qargs, acc, of))
     return Lowered(outputs=[(out_shape, x.dtype)], bind=bind, workspace=workspace, flops=2 * m * n * k)
 
 
@@ -343,12 +333,11 @@ def _fc_vnni(ctx, q, wmat, init, m, n, k, kp, xor, out_shape, dtype):
             from ..kernels import parallel_vnni as PV
             conv_mt = PV.conv2d_u8_i8_q8_vnni_mt
 
-            def step():
-                K.pack_rows_u8(xf, m, k, kp, 128, a)
-                conv_mt(tile, m, 1, kp, n, 1, kp // 4, a, rq.init, 0, kp, wq, *rargs, of, n, mc, nt)
-            return par.guarded(step)
+            return par.guarded(chain(
+                bound_kernel(K.pack_rows_u8, xf, m, k, kp, 128, a),
+                bound_kernel(conv_mt, tile, m, 1, kp, n, 1, kp // 4, a, rq.init, 0, kp, wq, *rargs, of, n, mc, nt)))
         from ..kernels.qs8_vnni import fc_qs8_vnni
-        return lambda: fc_qs8_vnni(xf, k, kp, a, tile, m, n, wq, *rargs, of)
+        return bound_kernel(fc_qs8_vnni, xf, k, kp, a, tile, m, n, wq, *rargs, of)
     return Lowered(outputs=[(out_shape, dtype)], bind=bind, workspace=[((m * kp // 4 + 1,), np.int32)],
                    flops=2 * m * n * k)
 
@@ -397,19 +386,13 @@ def batch_matmul_qs8(ctx):
     def bind(ins, outs, ws):
         xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
         a, bt, acc = ws
+        rhs = None
         if y.value is not None:                 # constant rhs: prepared once, above
             bt = bt_const
-
-            def step():
-                K.rows_sub_zp_i16(xf, nx, xr, xc, zx, adj_x, a)
-                K.batch_matmul_q8_q8_q8(m, n, k, a, a_idx, bt, b_idx, *qargs, acc, of)
-            return step
-
-        def step_dynamic():
-            K.rows_sub_zp_i16(xf, nx, xr, xc, zx, adj_x, a)
-            K.rows_sub_zp_i16(yf, ny, yr, yc, zy, not adj_y, bt)
-            K.batch_matmul_q8_q8_q8(m, n, k, a, a_idx, bt, b_idx, *qargs, acc, of)
-        return step_dynamic
+        else:
+            rhs = bound_kernel(K.rows_sub_zp_i16, yf, ny, yr, yc, zy, not adj_y, bt)
+        return chain(bound_kernel(K.rows_sub_zp_i16, xf, nx, xr, xc, zx, adj_x, a), rhs,
+                     bound_kernel(K.batch_matmul_q8_q8_q8, m, n, k, a, a_idx, bt, b_idx, *qargs, acc, of))
     return Lowered(outputs=[(ob + (m, n), x.dtype)], bind=bind, workspace=workspace,
                    flops=2 * len(a_idx) * m * n * k)
 
@@ -466,7 +449,7 @@ def transpose_conv_qs8(ctx):
     def bind(ins, outs, ws):
         x4, o4 = ins[2], outs[0]
         xs, acc = ws
-        return lambda: K.tconv_q8_q8_q8(x4, zx, wv, bias, sh, sw, pt, pl, *qargs, xs, acc, o4)
+        return bound_kernel(K.tconv_q8_q8_q8, x4, zx, wv, bias, sh, sw, pt, pl, *qargs, xs, acc, o4)
     return Lowered(outputs=[(out_shape, x.dtype)], bind=bind,
                    workspace=[((cin,), np.int32), ((oh * ow * cout,), np.int32)],
                    flops=2 * int(np.prod(x.shape)) * cout * kh * kw)

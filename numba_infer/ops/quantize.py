@@ -12,6 +12,7 @@ from ..errors import ModelValidationError
 from ..kernels.fp16 import f16_bits_to_f32
 from ..kernels.quant import dequantize_q_f32, dequantize_q_f32_pc
 from ..sparsity import densify
+from .common import bound_kernel
 from .registry import Lowered, lowering
 
 
@@ -24,7 +25,7 @@ def dequantize(ctx):
     if x.dtype == np.float16:
         def bind(ins, outs, ws):
             src, dst = ins[0].reshape(-1).view(np.uint16), outs[0].reshape(-1)
-            return lambda: f16_bits_to_f32(src, dst)
+            return bound_kernel(f16_bits_to_f32, src, dst)
         return Lowered(outputs=[out], bind=bind)
     ctx.expect_dtype(x, np.int8, np.uint8, np.int16)
     q = x.quant
@@ -36,7 +37,7 @@ def dequantize(ctx):
 
         def bind(ins, outs, ws):
             src, dst = ins[0].reshape(-1), outs[0].reshape(-1)
-            return lambda: dequantize_q_f32(src, scale, zp, dst)
+            return bound_kernel(dequantize_q_f32, src, scale, zp, dst)
         return Lowered(outputs=[out], bind=bind)
     qd = q.quantized_dimension
     shape = x.shape
@@ -48,7 +49,7 @@ def dequantize(ctx):
     def bind(ins, outs, ws):
         src = ins[0].reshape(outer, shape[qd], inner)
         dst = outs[0].reshape(outer, shape[qd], inner)
-        return lambda: dequantize_q_f32_pc(src, scales, zp_arr, dst)
+        return bound_kernel(dequantize_q_f32_pc, src, scales, zp_arr, dst)
     return Lowered(outputs=[out], bind=bind)
 
 

@@ -15,6 +15,7 @@ from ..errors import ModelValidationError
 from ..kernels.requant import (quantize_f32_q_tflite, quantize_f32_q_xnn, requantize_q_q,
                                requantize_q_q_xnn)
 from ..quant import QRANGE, quantize_multiplier, tensor_qparams
+from .common import bound_kernel
 from .registry import Lowered, lowering
 
 _INT_IN = (np.int8, np.uint8, np.int16, np.int32)
@@ -42,14 +43,14 @@ def quantize(ctx):
 
             def bind(ins, outs, ws):
                 src, dst = ins[0].reshape(-1), outs[0].reshape(-1)
-                return lambda: quantize_f32_q_xnn(src, inv, out_zp, qmin, qmax, dst)
+                return bound_kernel(quantize_f32_q_xnn, src, inv, out_zp, qmin, qmax, dst)
         else:
             inv = np.float32(1.0 / out_scale)          # 1.0f / double(scale), rounded to float
             scale = float(out_scale)
 
             def bind(ins, outs, ws):
                 src, dst = ins[0].reshape(-1), outs[0].reshape(-1)
-                return lambda: quantize_f32_q_tflite(src, inv, scale, out_zp, qmin, qmax, dst)
+                return bound_kernel(quantize_f32_q_tflite, src, inv, scale, out_zp, qmin, qmax, dst)
         return Lowered(outputs=[(x.shape, out_dt)], bind=bind, flops=n)
 
     ctx.expect_dtype(x, *_INT_IN)
@@ -65,7 +66,7 @@ def quantize(ctx):
 
         def bind(ins, outs, ws):
             src, dst = ins[0].reshape(-1), outs[0].reshape(-1)
-            return lambda: requantize_q_q_xnn(src, in_zp, mult, out_zp, qmin, qmax, dst)
+            return bound_kernel(requantize_q_q_xnn, src, in_zp, mult, out_zp, qmin, qmax, dst)
         return Lowered(outputs=[(x.shape, out_dt)], bind=bind, flops=n)
     m, shift = quantize_multiplier(ratio)
     if not -31 <= shift <= 30:
@@ -73,5 +74,5 @@ def quantize(ctx):
 
     def bind(ins, outs, ws):
         src, dst = ins[0].reshape(-1), outs[0].reshape(-1)
-        return lambda: requantize_q_q(src, in_zp, m, shift, out_zp, qmin, qmax, dst)
+        return bound_kernel(requantize_q_q, src, in_zp, m, shift, out_zp, qmin, qmax, dst)
     return Lowered(outputs=[(x.shape, out_dt)], bind=bind, flops=n)

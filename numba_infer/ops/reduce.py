@@ -34,7 +34,7 @@ from ..kernels.reduce import (MAX, MIN, PROD, SUM, mean_f32_general, mean_f32_ro
                               mean_q_xnn, reduce_any_b, reduce_f32, reduce_mean_f32, reduce_x, sum_q_f32)
 from ..quant import QRANGE, quantize_multiplier, tensor_qparams
 from ..kernels.transform import gather_axes_x
-from .common import norm_axis
+from .common import bound_kernel, chain, norm_axis
 from .registry import Lowered, lowering
 from .transform import _strides, axis_table, gather_args
 
@@ -123,43 +123,35 @@ def reduce(ctx):
             tab, starts, dims, contig = perm_args
             zero = np.zeros((), dt)[()]
             src = ws[0]
-
-            def pre():
-                gather_axes_x(xf, tab, starts, dims, zero, contig, wf)
+            pre = bound_kernel(gather_axes_x, xf, tab, starts, dims, zero, contig, wf)
         x3 = src.reshape(outer, r, inner)
         o2 = outs[0].reshape(outer, inner)
         if qmain is not None:
             fn, qargs = qmain
             if fn is mean_q_xnn and not (x3.flags.c_contiguous and o2.flags.c_contiguous):
                 raise ValueError("mean_q_xnn indexes by flat offsets: C-contiguous arrays are needed")
-            main = lambda: fn(x3, *qargs, o2)             # noqa: E731
+            main = bound_kernel(fn, x3, *qargs, o2)
         elif xnn_mean:
             if not x3.flags.c_contiguous:
                 raise ValueError("mean_f32_xnn indexes by flat offsets: a C-contiguous input is needed")
-            main = lambda: mean_f32_xnn(x3, xscale, o2)   # noqa: E731
+            main = bound_kernel(mean_f32_xnn, x3, xscale, o2)
         elif eigen_mean:
             x2, o1 = src.reshape(kept_size, r), outs[0].reshape(-1)
-            main = lambda: mean_f32_rows_eigen(x2, o1)   # noqa: E731
+            main = bound_kernel(mean_f32_rows_eigen, x2, o1)
         elif op == "MEAN" and r > 0 and outer * inner > 0:
-            main = lambda: mean_f32_general(x3, o2)      # noqa: E731
+            main = bound_kernel(mean_f32_general, x3, o2)
         elif op == "MEAN":
-            main = lambda: reduce_mean_f32(x3, o2)       # noqa: E731
+            main = bound_kernel(reduce_mean_f32, x3, o2)
         elif op == "REDUCE_ANY":
-            main = lambda: reduce_any_b(x3, o2)          # noqa: E731
+            main = bound_kernel(reduce_any_b, x3, o2)
         elif dt == np.float32 and inner > 1 and x3.flags.c_contiguous:
             # 16 lanes over the kept axis, same per-element operations as reduce_x
             xf, of = x3.reshape(-1), o2.reshape(-1)
             dims = (np.int64(outer), np.int64(r), np.int64(inner))
-            main = lambda: reduce_f32(xf, *dims, code, init, of)  # noqa: E731
+            main = bound_kernel(reduce_f32, xf, *dims, code, init, of)
         else:
-            main = lambda: reduce_x(x3, code, init, o2)  # noqa: E731
-        if pre is None:
-            return main
-
-        def step():
-            pre()
-            main()
-        return step
+            main = bound_kernel(reduce_x, x3, code, init, o2)
+        return chain(pre, main)
     ws = [(shape, dt)] if perm_args is not None else []
     return Lowered(outputs=[(out_shape, dt)], bind=bind, workspace=ws, flops=int(np.prod(shape, dtype=np.int64)))
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import ModelValidationError
 from ..kernels.resize import resize_bilinear_f32, resize_bilinear_q10, resize_bilinear_q11, resize_bilinear_u8_f32
+from .common import bound_kernel
 from .pool import QDTYPES, same_qparams
 from .registry import Lowered, lowering
 from .transform import _movable, _strides, axis_table, gather_lowered
@@ -120,7 +121,7 @@ def resize_bilinear(ctx):
 
         def qbind(ins, outs, ws):
             xi, o = ins[0], outs[0]
-            return lambda: fn(xi, *ys, *xs, o)
+            return bound_kernel(fn, xi, *ys, *xs, o)
         return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=qbind, flops=7 * n * oh * ow * c)
     ctx.expect_dtype(x, np.float32)
     y0, y1, wy = bilinear_coords(h, oh, align, half)
@@ -128,7 +129,7 @@ def resize_bilinear(ctx):
 
     def bind(ins, outs, ws):
         xi, o = ins[0], outs[0]
-        return lambda: resize_bilinear_f32(xi, y0, y1, wy, x0, x1, wx, o)
+        return bound_kernel(resize_bilinear_f32, xi, y0, y1, wy, x0, x1, wx, o)
     return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=7 * n * oh * ow * c)
 
 

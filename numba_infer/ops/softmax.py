@@ -8,7 +8,7 @@ from ..kernels.qelementwise import softmax_q8_lut_rows
 from ..kernels.softmax import log_softmax_f32_rows_eigen, softmax_f32_rows_eigen, softmax_f32_rows_xnn
 from ..quant import tensor_qparams
 from .elementwise import Q8, is_quantized, refuse_quantized
-from .fully_connected import bound_kernel
+from .common import bound_kernel
 from .registry import Lowered, lowering
 
 
@@ -71,7 +71,7 @@ def quantized_softmax(ctx):
         x2, o2 = ins[0].reshape(rows, depth).view(np.uint8), outs[0].reshape(rows, depth)
         if not x2.flags.writeable:
             x2 = x2.copy()
-        return lambda: softmax_q8_lut_rows(x2, flip, table, out_scale, qo[1], lo, hi, o2)
+        return bound_kernel(softmax_q8_lut_rows, x2, flip, table, out_scale, qo[1], lo, hi, o2)
     return Lowered(outputs=[(shape, x.dtype)], bind=bind, flops=5 * x.size)
 
 

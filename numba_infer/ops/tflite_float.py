@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ModelValidationError
 from ..kernels.tflite_float import (bmm_f32_tflite, dwconv_f32_tflite, gemm_f32_tflite, im2col_f32_tflite,
                                     transpose_last2_tflite)
-from .common import act_range_f32, broadcast_shape, padding
+from .common import act_range_f32, bound_kernel, broadcast_shape, chain, padding
 from .registry import Lowered
 
 F32 = np.dtype(np.float32)
@@ -78,13 +78,10 @@ def conv_2d_f32_tflite(ctx):
         o2, acc = outs[0].reshape(m, cout), ws[0]
         if direct:
             a = ins[0].reshape(m, kdim)
-            return lambda: gemm_f32_tflite(a, wt, bias, lo, hi, acc, o2)
+            return bound_kernel(gemm_f32_tflite, a, wt, bias, lo, hi, acc, o2)
         xa, cols = ins[0], ws[1]
-
-        def step():
-            im2col_f32_tflite(xa, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols)
-            gemm_f32_tflite(cols, wt, bias, lo, hi, acc, o2)
-        return step
+        return chain(bound_kernel(im2col_f32_tflite, xa, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols),
+                     bound_kernel(gemm_f32_tflite, cols, wt, bias, lo, hi, acc, o2))
 
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, workspace=workspace,
                    flops=2 * m * cout * kdim)
@@ -118,7 +115,7 @@ def depthwise_conv_2d_f32_tflite(ctx):
 
     def bind(ins, outs, ws):
         xa, o, acc = ins[0], outs[0], ws[0]
-        return lambda: dwconv_f32_tflite(xa, wv, bias, sh, sw, dh, dw, pt, pl, mult, lo, hi, acc, o)
+        return bound_kernel(dwconv_f32_tflite, xa, wv, bias, sh, sw, dh, dw, pt, pl, mult, lo, hi, acc, o)
 
     return Lowered(outputs=[((n, oh, ow, cout), F32)], bind=bind, workspace=[((cout,), F32)],
                    flops=2 * n * oh * ow * cout * kh * kw)
@@ -159,14 +156,11 @@ def fully_connected_f32_tflite(ctx):
     def bind(ins, outs, ws):
         a, o2, acc = ins[0].reshape(m, k), outs[0].reshape(m, n), ws[0]
         if wt is not None:
-            return lambda: gemm_f32_tflite(a, wt, bias, lo, hi, acc, o2)
+            return bound_kernel(gemm_f32_tflite, a, wt, bias, lo, hi, acc, o2)
         w3, wt3 = ins[1].reshape(1, n, k), ws[1]
         wt2 = wt3.reshape(k, n)
-
-        def step():
-            transpose_last2_tflite(w3, wt3)
-            gemm_f32_tflite(a, wt2, bias, lo, hi, acc, o2)
-        return step
+        return chain(bound_kernel(transpose_last2_tflite, w3, wt3),
+                     bound_kernel(gemm_f32_tflite, a, wt2, bias, lo, hi, acc, o2))
 
     return Lowered(outputs=[(out_shape, F32)], bind=bind, workspace=workspace, flops=2 * m * n * k)
 
@@ -203,15 +197,8 @@ def batch_matmul_f32_tflite(ctx):
         ws = list(ws)
         xt = ws.pop(0) if adj_x else xs
         yt = ws.pop(0) if adj_y else ys
-        if not adj_x and not adj_y:
-            return lambda: bmm_f32_tflite(xs, ys, a_idx, w_idx, o3)
-
-        def step():
-            if adj_x:
-                transpose_last2_tflite(xs, xt)
-            if adj_y:
-                transpose_last2_tflite(ys, yt)
-            bmm_f32_tflite(xt, yt, a_idx, w_idx, o3)
-        return step
+        return chain(bound_kernel(transpose_last2_tflite, xs, xt) if adj_x else None,
+                     bound_kernel(transpose_last2_tflite, ys, yt) if adj_y else None,
+                     bound_kernel(bmm_f32_tflite, xt, yt, a_idx, w_idx, o3))
 
     return Lowered(outputs=[(ob + (m, n), F32)], bind=bind, workspace=workspace, flops=2 * nb * m * n * k)

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import InputError, ModelValidationError, UnsupportedError
 from ..kernels.transform import (arg_minmax_x, clamp_f32, copy_rows_x, gather_axes_x, gather_nd_x,
                                   gather_rows_x, pad_x, tile_repeat_x, transpose_tiled_x)
-from .common import act_range_f32, norm_axis
+from .common import act_range_f32, bound_kernel, chain, norm_axis
 from .registry import Lowered, lowering
 
 PAD = -(1 << 50)        # table entry of a padded position; any sum containing one stays < 0
@@ -161,8 +161,8 @@ def gather_lowered(ctx, x, out_shape, tabs, pad=0):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
         if tiled is not None:
             ib, ob, nk, nl, isl, osk = tiled
-            return lambda: transpose_tiled_x(xf, ib, ob, nk, nl, isl, osk, of)
-        return lambda: gather_axes_x(xf, tab, starts, dims, padv, contig, of)
+            return bound_kernel(transpose_tiled_x, xf, ib, ob, nk, nl, isl, osk, of)
+        return bound_kernel(gather_axes_x, xf, tab, starts, dims, padv, contig, of)
     return Lowered(outputs=[(tuple(int(d) for d in out_shape), dtype)], bind=bind)
 
 
@@ -220,7 +220,7 @@ def pad(ctx):
 
     def bind(ins, outs, ws):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
-        return lambda: pad_x(xf, dims, lo, odims, padv, of)
+        return bound_kernel(pad_x, xf, dims, lo, odims, padv, of)
     return Lowered(outputs=[(tuple(out), dtype)], bind=bind)
 
 
@@ -398,7 +398,7 @@ def _tile_repeat(x, out, d, r):
     def bind(ins, outs, ws):
         xf = ins[0].reshape(-1).view(np.uint8).view(wt)
         of = outs[0].reshape(-1).view(np.uint8).view(wt)
-        return lambda: tile_repeat_x(xf, *args, of)
+        return bound_kernel(tile_repeat_x, xf, *args, of)
     return Lowered(outputs=[(tuple(int(v) for v in out), x.dtype)], bind=bind)
 
 
@@ -496,13 +496,10 @@ def space_to_batch_nd(ctx):
     def bind(ins, outs, ws):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
         if not padded:
-            return lambda: gather_axes_x(xf, *main[:3], padv, main[3], of)
+            return bound_kernel(gather_axes_x, xf, *main[:3], padv, main[3], of)
         wf = _raw(ws[0]).reshape(-1)
-
-        def step():
-            gather_axes_x(xf, *pre[:3], padv, pre[3], wf)
-            gather_axes_x(wf, *main[:3], padv, main[3], of)
-        return step
+        return chain(bound_kernel(gather_axes_x, xf, *pre[:3], padv, pre[3], wf),
+                     bound_kernel(gather_axes_x, wf, *main[:3], padv, main[3], of))
     return Lowered(outputs=[(tuple(out_shape), dtype)], bind=bind,
                    workspace=[(src_shape, dtype)] if padded else [])
 
@@ -545,24 +542,13 @@ def _columns_lowered(ctx, outputs, copies, rows, act=None):
     def bind(ins, outs, ws):
         calls = []
         for ii, icols, sc, oi, ocols, dc, nc in copies:
-            calls.append((_raw(ins[ii]).reshape(-1), sc, icols, _raw(outs[oi]).reshape(-1), dc, ocols, rows, nc))
+            calls.append(bound_kernel(copy_rows_x, _raw(ins[ii]).reshape(-1), sc, icols, _raw(outs[oi]).reshape(-1),
+                                      dc, ocols, rows, nc))
         if act is not None:
             of = outs[0].reshape(-1)
             lo, hi = np.float32(act[0]), np.float32(act[1])
-
-            def step():
-                for a in calls:
-                    copy_rows_x(*a)
-                clamp_f32(of, lo, hi)
-            return step
-        if len(calls) == 1:
-            a = calls[0]
-            return lambda: copy_rows_x(*a)
-
-        def step():
-            for a in calls:
-                copy_rows_x(*a)
-        return step
+            calls.append(bound_kernel(clamp_f32, of, lo, hi))
+        return chain(*calls)
     return Lowered(outputs=outputs, bind=bind)
 
 
@@ -644,15 +630,9 @@ def _requantized_inputs(low, ins, tables):
             src = ins_a[k].reshape(-1)
             if not src.flags.writeable:
                 src = src.copy()
-            calls.append((src, tables[k], w.reshape(-1)))
+            calls.append(bound_kernel(lut_u8, src, tables[k], w.reshape(-1)))
             staged[k] = w
-        copy = inner_bind(staged, outs, [])
-
-        def step():
-            for c in calls:
-                lut_u8(*c)
-            copy()
-        return step
+        return chain(*calls, inner_bind(staged, outs, []))
     low.bind = bind
     low.workspace = [(tuple(ins[k].shape), np.uint8) for k in idx]
     return low
@@ -771,9 +751,10 @@ def gather(ctx):
         x4 = _raw(ins[0]).reshape(batch, outer, n, inner)
         i2 = ins[1].reshape(batch, nidx)
         o4 = _raw(outs[0]).reshape(batch, outer, nidx, inner)
+        gather = bound_kernel(gather_rows_x, x4, i2, o4)
 
         def step():
-            if gather_rows_x(x4, i2, o4):
+            if gather():
                 raise InputError(f"GATHER (op {op_index}): an index in {name!r} is outside [0, {n})")
         return step
     return Lowered(outputs=[(out, x.dtype)], bind=bind)
@@ -809,9 +790,10 @@ def gather_nd(ctx):
     def bind(ins, outs, ws):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
         i2 = ins[1].reshape(nslices, k)
+        gather = bound_kernel(gather_nd_x, xf, i2, dims, cnt, slice_size, of)
 
         def step():
-            if gather_nd_x(xf, i2, dims, cnt, slice_size, of):
+            if gather():
                 raise InputError(f"GATHER_ND (op {op_index}): an index in {name!r} is outside params "
                                  f"dims {dims.tolist()}")
         return step
@@ -853,5 +835,5 @@ def arg_min_max(ctx):
     def bind(ins, outs, ws):
         x3 = ins[0].reshape(outer, n, inner)
         o2 = outs[0].reshape(outer, inner)
-        return lambda: arg_minmax_x(x3, is_min, o2)
+        return bound_kernel(arg_minmax_x, x3, is_min, o2)
     return Lowered(outputs=[(out, out_dt)], bind=bind)

@@ -31,7 +31,7 @@ from ..kernels.deconv import (deconv_f32_f32_f32_minmax, deconv_f32_f32_f32_pixe
                               deconv_qdu8_qc8w_f32_exact_minmax, deconv_qdu8_qc8w_f32_minmax, pixel_scratch_size,
                               rows_pack_w, rows_scratch_size)
 from ..kernels.dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn
-from .common import act_range_f32
+from .common import act_range_f32, bound_kernel, chain
 from .registry import Lowered, lowering
 from . import qs8
 from .qs8 import QDTYPES
@@ -109,7 +109,7 @@ def _lowered(x, xi, wp, bv, out_shape, sh, sw, pt, pl, lo, hi):
     if kh <= sh and kw <= sw and cout <= PIXEL_MAX_COUT:
         def bind(ins, outs, ws):
             xa, o, scratch = ins[xi], outs[0], ws[0]
-            return lambda: deconv_f32_f32_f32_pixel_minmax(xa, wp, bv, *args, lo, hi, scratch, o)
+            return bound_kernel(deconv_f32_f32_f32_pixel_minmax, xa, wp, bv, *args, lo, hi, scratch, o)
         return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops,
                        workspace=[((pixel_scratch_size(kh, kw, cout),), np.float32)])
 
@@ -120,13 +120,13 @@ def _lowered(x, xi, wp, bv, out_shape, sh, sw, pt, pl, lo, hi):
 
         def bind(ins, outs, ws):
             xa, o, scratch = ins[xi], outs[0], ws[0]
-            return lambda: deconv_f32_f32_f32_rows_minmax(xa, w8, b8, *args, lo, hi, scratch, o)
+            return bound_kernel(deconv_f32_f32_f32_rows_minmax, xa, w8, b8, *args, lo, hi, scratch, o)
         return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops,
                        workspace=[((rows_scratch_size(x.shape[1], x.shape[2], cin, kw),), np.float32)])
 
     def bind(ins, outs, ws):
         xa, o = ins[xi], outs[0]
-        return lambda: deconv_f32_f32_f32_minmax(xa, wp, bv, *args, lo, hi, o)
+        return bound_kernel(deconv_f32_f32_f32_minmax, xa, wp, bv, *args, lo, hi, o)
 
     return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops)
 
@@ -191,10 +191,8 @@ def _lowered_hybrid(ctx, x, wp, bv, out_shape, sh, sw, pt, pl, lo, hi):
         xq = xq32.view(np.uint8)[:n * img]
         xq2, xq4 = xq.reshape(n, img), xq.reshape(x.shape)
 
-        def step():
-            quant(x2, 128, xq2, sc, zp)
-            deconv_qdu8_qc8w_f32_minmax(xq4, sc, zp, wp, wscale, bv, *args, tfl, lo, hi, acc, o)
-        return step
+        return chain(bound_kernel(quant, x2, 128, xq2, sc, zp),
+                     bound_kernel(deconv_qdu8_qc8w_f32_minmax, xq4, sc, zp, wp, wscale, bv, *args, tfl, lo, hi, acc, o))
 
     flops = 2 * x.shape[0] * x.shape[1] * x.shape[2] * cin * cout * kh * kw
     return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops,
@@ -239,10 +237,9 @@ def _lowered_hybrid_f32(x, wp, wscale, bv, out_shape, args, quant, lo, hi):
         xq = xq32.view(np.uint8)[:n * img]
         xq2, xq4 = xq.reshape(n, img), xq.reshape(x.shape)
 
-        def step():
-            quant(x2, 128, xq2, sc, zp)
-            deconv_qdu8_qc8w_f32_exact_minmax(xq4, sc, zp, wf, wscale, bv, zb, *args, rows, lo, hi, xf, scr, accf, o)
-        return step
+        return chain(bound_kernel(quant, x2, 128, xq2, sc, zp),
+                     bound_kernel(deconv_qdu8_qc8w_f32_exact_minmax, xq4, sc, zp, wf, wscale, bv, zb, *args, rows, lo,
+                                  hi, xf, scr, accf, o))
 
     flops = 2 * x.shape[0] * x.shape[1] * x.shape[2] * cin * cout * kh * kw
     return Lowered(outputs=[(tuple(out_shape), np.float32)], bind=bind, flops=flops,
@@ -285,7 +282,7 @@ def _transpose_conv_q8(ctx):
     def bind(ins, outs, ws):
         x4, o4 = ins[2], outs[0]
         xf, scr, accf, acc = ws
-        return lambda: deconv_q8_q8_q8_exact(x4, zx, wf, zb, bias, *args, rows, *qargs, xf, scr, accf, acc, o4)
+        return bound_kernel(deconv_q8_q8_q8_exact, x4, zx, wf, zb, bias, *args, rows, *qargs, xf, scr, accf, acc, o4)
     return Lowered(outputs=[(out_shape, x.dtype)], bind=bind,
                    workspace=_sum_workspace(x, out_shape, kw, rows) + [((oh * ow * cout,), np.int32)],
                    flops=2 * int(np.prod(x.shape)) * cout * kh * kw)

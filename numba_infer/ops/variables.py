@@ -9,6 +9,8 @@ to constant ids at prepare time; READ/ASSIGN are copies.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..errors import ModelValidationError
@@ -16,7 +18,7 @@ from .registry import Lowered, lowering
 
 
 def _copy(src, dst):
-    return lambda: np.copyto(dst, src)
+    return functools.partial(np.copyto, dst, src)
 
 
 @lowering("VAR_HANDLE")
