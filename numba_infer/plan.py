@@ -100,8 +100,19 @@ class Plan:
             round_fp16(dst)                   # inputs enter fp16 emulation as fp16 values
 
     def run(self):
-        for step in self.steps:
-            step.fn()
+        for fn in self._fns:
+            fn()
+
+    @property
+    def steps(self):
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps):
+        # the run loop calls a prebuilt tuple of step functions; alias steps
+        # (reshape-likes that share their input's memory) run nothing
+        self._steps = steps
+        self._fns = tuple(st.fn for st in steps if st.fn is not _noop)
 
     def output(self, tensor_index):
         return self.arrays[tensor_index].copy()
