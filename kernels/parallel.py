@@ -97,12 +97,18 @@ def threads_for_run(num_threads):
     return n if g["threaded"] else 1
 
 
+def set_threads(n):
+    """numba.set_num_threads(n) (per Python thread, ~1 us).  Not skipped when
+    unchanged: user code may set Numba's count between our runs."""
+    numba.set_num_threads(n)
+
+
 def _stalled(now):
     g = _guard
     g["until"] = now + g["backoff"]
     g["backoff"] = min(2.0 * g["backoff"], BACKOFF_MAX_S)
     g["threaded"] = False
-    numba.set_num_threads(1)
+    set_threads(1)
 
 
 def guarded(step):

@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from .errors import InputError, TensorIndexError
 from .graph import Graph
-from .kernels.parallel import threads_for_run
+from .kernels.parallel import set_threads, threads_for_run
 from .ops.registry import Resources, Settings
 from .plan import prepare
 from .reader import read_file, read_model
@@ -39,16 +37,8 @@ def apply_threads(num_threads):
     serial kernels, with more they bind prange kernels for large enough ops.
     While another process keeps a core busy, runs fall back to one thread for
     a while (the contention guard of kernels/parallel.py).
-    The count is set only when it differs from the last one set from this
-    Python thread (numba.set_num_threads is per thread and costs ~1 us a call).
     """
-    n = threads_for_run(num_threads)
-    if getattr(_applied, "n", None) != n:
-        numba.set_num_threads(n)
-        _applied.n = n
-
-
-_applied = threading.local()
+    set_threads(threads_for_run(num_threads))
 
 
 @dataclass(frozen=True)
