@@ -75,23 +75,31 @@ def dw_channel_split(nt, rows, c):
 # scheduler time slice (measured: each threaded op of mobilenet_v2 took ~7 ms,
 # the whole run 30x slower than one thread).  Steps of threaded ops are
 # wrapped by ``guarded``, which compares each call with the fastest call of the
-# same step.  A run whose threaded ops lose more than STALL_S in total (calls
-# slower than twice their best) switches Numba to one thread for the rest of
-# the run and for a back-off time after it (``threads_for_run``, called before
-# every run): BACKOFF_S, doubled each time the contention is still there when
-# threads are tried again (up to BACKOFF_MAX_S), reset by a clean threaded run.
+# same step; a run whose threaded ops lose more than STALL_S in total (calls
+# slower than twice their best) has stalled.  A single stalled run is let
+# through: a brief burst of contention -- another thread pool spinning down
+# after its own work, e.g. LiteRT's right before our run -- costs about a
+# millisecond once, while one thread costs far more.  When the run after a
+# stalled run stalls too, the contention is lasting: Numba switches to one
+# thread for the rest of that run and for a back-off time after it
+# (``threads_for_run``, called before every run): BACKOFF_S, doubled each time
+# the contention is still there when threads are tried again (up to
+# BACKOFF_MAX_S), reset by a clean threaded run.
 STALL_S = 0.001
 BACKOFF_S = 0.5
 BACKOFF_MAX_S = 8.0
-_guard = {"until": 0.0, "backoff": BACKOFF_S, "lost": 0.0, "threaded": False}
+_guard = {"until": 0.0, "backoff": BACKOFF_S, "lost": 0.0, "threaded": False, "suspect": False}
 
 
 def threads_for_run(num_threads):
     """Numba threads for the next run: resolve_threads, or 1 while backing off."""
     n = resolve_threads(num_threads)
     g = _guard
-    if g["threaded"] and g["lost"] <= STALL_S:
-        g["backoff"] = BACKOFF_S              # the last threaded run was clean
+    if g["threaded"]:
+        clean = g["lost"] <= STALL_S
+        if clean:
+            g["backoff"] = BACKOFF_S          # the last threaded run was clean
+        g["suspect"] = not clean              # it stalled: the next stall backs off
     g["lost"] = 0.0
     g["threaded"] = n > 1 and time.perf_counter() >= g["until"]
     return n if g["threaded"] else 1
@@ -105,9 +113,12 @@ def set_threads(n):
 
 def _stalled(now):
     g = _guard
+    if not g.get("suspect"):
+        return                                # the first stalled run in a row: let it through
     g["until"] = now + g["backoff"]
     g["backoff"] = min(2.0 * g["backoff"], BACKOFF_MAX_S)
     g["threaded"] = False
+    g["suspect"] = False
     set_threads(1)
 
 

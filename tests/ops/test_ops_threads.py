@@ -256,10 +256,12 @@ def test_resolve_threads():
 
 def test_contention_guard(monkeypatch):
     """A threaded step that suddenly takes much longer than its best (a worker
-    thread descheduled by a busy sibling process) drops the run to one thread
-    and keeps later runs single-threaded for a back-off time."""
+    thread descheduled by a busy sibling process) in two runs in a row drops
+    the second run to one thread and keeps later runs single-threaded for a
+    back-off time; one stalled run alone (a brief burst) changes nothing."""
     import time
-    monkeypatch.setattr(par, "_guard", {"until": 0.0, "backoff": par.BACKOFF_S, "lost": 0.0, "threaded": False})
+    monkeypatch.setattr(par, "_guard", {"until": 0.0, "backoff": par.BACKOFF_S, "lost": 0.0, "threaded": False,
+                                        "suspect": False})
     delay = [0.0]
     step = par.guarded(lambda: time.sleep(delay[0]))
     apply_threads(NT)
@@ -267,7 +269,11 @@ def test_contention_guard(monkeypatch):
     step()
     assert numba.get_num_threads() == NT
     delay[0] = 3 * par.STALL_S
-    step()                                   # a stall
+    step()                                   # a stall in one run: let through
+    assert numba.get_num_threads() == NT
+    apply_threads(NT)                        # the next run...
+    assert numba.get_num_threads() == NT and par._guard["suspect"]
+    step()                                   # ...stalls too: one thread from here
     assert numba.get_num_threads() == 1
     assert par.threads_for_run(NT) == 1
     apply_threads(NT)
@@ -279,7 +285,14 @@ def test_contention_guard(monkeypatch):
     delay[0] = 0.0
     step()                                   # a clean threaded run resets the back-off
     apply_threads(NT)
-    assert par._guard["backoff"] == par.BACKOFF_S
+    assert par._guard["backoff"] == par.BACKOFF_S and not par._guard["suspect"]
+    delay[0] = 3 * par.STALL_S
+    step()                                   # an isolated stall, then a clean run: no back-off
+    apply_threads(NT)
+    delay[0] = 0.0
+    step()
+    apply_threads(NT)
+    assert numba.get_num_threads() == NT and not par._guard["suspect"]
     apply_threads(None)
 
 
