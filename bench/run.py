@@ -13,8 +13,13 @@ LiteRT's default interpreter (XNNPack) and BUILTIN_WITHOUT_DEFAULT_DELEGATES
 (TFLite's own kernels), and numba_infer for every precision x numerics pair.
 After `--warmup` untimed calls each, the timed calls are interleaved: each
 iteration calls every configuration once, in an order rotated by one each
-iteration, so machine noise hits all of them alike.  Only ``invoke()`` is
-timed (inputs are set before the clock starts, on both sides).
+iteration, so machine noise hits all of them alike.  With more than one
+thread the interleaving is by blocks (``BLOCKS`` rounds; each configuration
+makes one untimed call, then runs/BLOCKS timed calls, in a rotated order):
+two thread pools in one process disturb each other -- LiteRT's workers and
+Numba's keep spinning for a while after their run and take the core the next
+run's threads need -- which no user running one runtime sees.  Only
+``invoke()`` is timed (inputs are set before the clock starts, on both sides).
 
 Reported per configuration: median and min latency (ms), ours/LiteRT ratios of
 the medians (against XNNPack and against builtin, same thread count), the cost
@@ -202,10 +207,19 @@ def bench_model(path, threads, runs, warmup, precisions, numerics, litert_config
                 except Exception as e:  # noqa: BLE001
                     r.error = _short(e)
                     live.remove(r)
-        for i in range(runs):
-            k = i % len(live) if live else 0
-            for r in live[k:] + live[:k]:
-                r.call(xs)
+        if threads == 1:
+            for i in range(runs):
+                k = i % len(live) if live else 0
+                for r in live[k:] + live[:k]:
+                    r.call(xs)
+        else:
+            for i in range(BLOCKS):
+                k = i % len(live) if live else 0
+                n = runs // BLOCKS + (1 if i < runs % BLOCKS else 0)
+                for r in live[k:] + live[:k]:
+                    r.call(xs, timed=False)        # absorbs the previous configuration's spinning threads
+                    for _ in range(n):
+                        r.call(xs)
         outs = {id(r): r.outputs() for r in live}
     lite = {r.config: r for r in runners if r.runtime == "LiteRT" and r.error is None and r.times}
     med = {id(r): 1e3 * float(np.median(r.times)) for r in runners if r.times}
@@ -272,6 +286,8 @@ def others_load(start, end):
 # numpy 512^3 fp32 matmul, 1 thread, on a quiet machine, by LLVM's name for the host CPU:
 # znver5 from PERF_NOTES §1 (SkylakeX OpenBLAS kernel), znver4 measured on the Zen 4 host
 # of 2026-11-25 (load 0.36).  Other CPUs: no reference, no "slow" verdict.
+BLOCKS = 5                      # rounds of per-configuration blocks when threads > 1
+
 QUIET_PROBE = {"znver5": 220.0, "znver4": 104.0}
 
 
@@ -396,7 +412,9 @@ def write_markdown(path, records, profiles, meta):
              f"{meta['machine']['numba_infer']} (int8 kernels: {meta['machine'].get('isa', '?')}).",
              f"- Method: {meta['warmup']} untimed warm-up call(s) per configuration, then {meta['runs']} timed "
              "`invoke()` calls each, interleaved (every iteration calls each configuration once, in an order "
-             "rotated by one per iteration). Median and min in ms.",
+             f"rotated by one per iteration); with 2+ threads by blocks ({BLOCKS} rounds, each configuration one "
+             "untimed call then its share of the timed calls, rotated), since two thread pools in one process "
+             "disturb each other (each keeps spinning a while after its run). Median and min in ms.",
              f"- Load average (1/5/15 min): at start {la0[0]:.2f} / {la0[1]:.2f} / {la0[2]:.2f}, at end "
              f"{la1[0]:.2f} / {la1[1]:.2f} / {la1[2]:.2f}"
              + (f"; other processes used {oth:.2f} cores on average while this ran." if oth is not None else "."),
