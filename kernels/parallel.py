@@ -76,7 +76,7 @@ def dw_channel_split(nt, rows, c):
 # the whole run 30x slower than one thread).  Steps of threaded ops are
 # wrapped by ``guarded``, which compares each call with the fastest call of the
 # same step; a run whose threaded ops lose more than STALL_S in total (calls
-# slower than twice their best) has stalled.  A single stalled run is let
+# slower than twice their best by more than CALL_STALL_S) has stalled.  A single stalled run is let
 # through: a brief burst of contention -- another thread pool spinning down
 # after its own work, e.g. LiteRT's right before our run -- costs about a
 # millisecond once, while one thread costs far more.  When the run after a
@@ -86,6 +86,10 @@ def dw_channel_split(nt, rows, c):
 # the contention is still there when threads are tried again (up to
 # BACKOFF_MAX_S), reset by a clean threaded run.
 STALL_S = 0.001
+# a call counts as stalled only when it lost more than this: a descheduled worker costs a
+# scheduler time slice (milliseconds), while a short threaded op's run-to-run jitter (tens of
+# microseconds, summed over a hundred small ops) must not read as contention
+CALL_STALL_S = 0.0002
 BACKOFF_S = 0.5
 BACKOFF_MAX_S = 8.0
 _guard = {"until": 0.0, "backoff": BACKOFF_S, "lost": 0.0, "threaded": False, "suspect": False}
@@ -134,7 +138,7 @@ def guarded(step):
         dt = clock() - t
         if dt < best[0]:
             best[0] = dt
-        elif dt > 2.0 * best[0] and numba.get_num_threads() > 1:
+        elif dt > 2.0 * best[0] and dt - best[0] > CALL_STALL_S and numba.get_num_threads() > 1:
             _guard["lost"] += dt - best[0]
             if _guard["lost"] > STALL_S:
                 _stalled(t + dt)
