@@ -311,24 +311,38 @@ def batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, b, b_idx, c, rnd=False
 
 
 # ---------------------------------------------------------------- conv2d
+@kernel
+def out_pixel(r, oh, ow):
+    """(batch, oy, ox) of row r of an im2col matrix (output pixels in NHWC order)."""
+    b = r // (oh * ow)
+    q = r - b * (oh * ow)
+    oy = q // ow
+    return b, oy, q - oy * ow
+
+
+@kernel
+def next_pixel(b, oy, ox, oh, ow):
+    """The output pixel after (b, oy, ox), without a division."""
+    ox += 1
+    if ox == ow:
+        ox = 0
+        oy += 1
+        if oy == oh:
+            oy = 0
+            b += 1
+    return b, oy, ox
+
+
 @kernel(fastmath=FAST_F32)
 def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0, nrows, out):
     """Rows r0..r0+nrows of the im2col matrix of NHWC x (flat): row r is output
     pixel (b, oy, ox) = divmod(r, oh*ow)..., columns (ky, kx, c) for channels
     c0..c0+cg; taps outside the image are 0 (zero padding)."""
     kdim = kh * kw * cg
-    b = r0 // (oh * ow)                    # the pixel of row r0; later rows step it (no divisions
-    q = r0 - b * (oh * ow)                 # per row: two 64-bit divides cost more than the copies)
-    oy = q // ow
-    ox = q - oy * ow - 1
+    b, oy, ox = out_pixel(r0, oh, ow)      # the pixel of row r0; later rows step it (no divisions
+    ox -= 1                                # per row: two 64-bit divides cost more than the copies)
     for r in range(nrows):
-        ox += 1
-        if ox == ow:
-            ox = 0
-            oy += 1
-            if oy == oh:
-                oy = 0
-                b += 1
+        b, oy, ox = next_pixel(b, oy, ox, oh, ow)
         dst = r * kdim
         for ky in range(kh):
             iy = oy * sh - pt + ky * dh

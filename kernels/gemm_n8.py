@@ -25,6 +25,7 @@ from numba.extending import intrinsic
 
 from ._jit import FAST_F32, kernel
 from .fp16 import vround_f16
+from .gemm import next_pixel, out_pixel
 from .simd import _I32, _ptr, f32x16, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
 
 NR2 = 16        # floats per packed weight row
@@ -162,26 +163,6 @@ def gemm_f32_n8_minmax(m, n, k, a2, w, lo, hi, c, ldc, rnd=False):
 
 
 @kernel(fastmath=FAST_F32)
-def _pixel(rr, oh, ow):
-    b = rr // (oh * ow)
-    q = rr - b * (oh * ow)
-    oy = q // ow
-    return b, oy, q - oy * ow
-
-
-@kernel(fastmath=FAST_F32)
-def _next_pixel(b, oy, ox, oh, ow):
-    ox += 1
-    if ox == ow:
-        ox = 0
-        oy += 1
-        if oy == oh:
-            oy = 0
-            b += 1
-    return b, oy, ox
-
-
-@kernel(fastmath=FAST_F32)
 def im2col_pairs_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, r0, nrows, out):
     """The im2col rows r0..r0+nrows of NHWC x (flat; columns (ky, kx, c), zero
     padding) written directly in interleave_rows2's paired layout: pair p holds
@@ -191,12 +172,12 @@ def im2col_pairs_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, r0, n
     16 at a time; border taps go element by element."""
     seg = kw * cin
     kdim = kh * seg
-    b1, oy1, ox1 = _pixel(r0, oh, ow)      # stepped pixel by pixel below (no divisions per row)
+    b1, oy1, ox1 = out_pixel(r0, oh, ow)      # stepped pixel by pixel below (no divisions per row)
     ox1 -= 1
     for p in range((nrows + 1) // 2):
-        b0, oy0, ox0 = _next_pixel(b1, oy1, ox1, oh, ow)
+        b0, oy0, ox0 = next_pixel(b1, oy1, ox1, oh, ow)
         if 2 * p + 1 < nrows:
-            b1, oy1, ox1 = _next_pixel(b0, oy0, ox0, oh, ow)
+            b1, oy1, ox1 = next_pixel(b0, oy0, ox0, oh, ow)
         else:
             b1, oy1, ox1 = b0, oy0, ox0
         o = 2 * p * kdim
