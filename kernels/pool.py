@@ -105,7 +105,7 @@ def avgpool_f32_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
 
 
 @kernel
-def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
+def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, acc, out):
     """Average pooling on quantized integers (int8, uint8, int16), input and output
     sharing one (scale, zero point), as TFLite reference_integer_ops::AveragePool:
 
@@ -114,7 +114,8 @@ def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
         out = clamp(avg, lo, hi)
 
     i.e. the mean rounded half away from zero.  Same arguments as maxpool_nhwc_minmax;
-    lo, hi: the fused-activation range in the output dtype.  Sums are int32 (KH*KW*32768
+    lo, hi: the fused-activation range in the output dtype; acc: (C,) int32 scratch
+    for one output pixel's channel sums.  Sums are int32 (KH*KW*32768
     must fit: the lowering checks).  The C division runs in float64: both operands are
     integers below 2**53 and a correctly rounded quotient truncates to the integer
     quotient (it is at least 1/cnt away from the next integer), so the channel loop
@@ -122,7 +123,6 @@ def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
     """
     n_b, h, wd, c = x.shape
     oh, ow = out.shape[1], out.shape[2]
-    acc = np.zeros(c, np.int32)
     for n in range(n_b):
         for oy in range(oh):
             y0 = oy * sh - pad_t

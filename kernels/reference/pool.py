@@ -20,7 +20,7 @@ def avgpool_f32_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
         out[:, oy, ox, :] = np.clip(win.astype(np.float64).mean(axis=(1, 2)), lo, hi)
 
 
-def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, out):
+def avgpool_q_minmax(x, kh, kw, sh, sw, pad_t, pad_l, lo, hi, acc, out):
     for oy, ox, win in _windows(x, kh, kw, sh, sw, pad_t, pad_l, out):
         acc = win.astype(np.int64).sum(axis=(1, 2))
         cnt = win.shape[1] * win.shape[2]

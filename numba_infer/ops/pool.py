@@ -66,11 +66,16 @@ def _pool(ctx, avg):
         lo, hi = x.dtype.type(lo), x.dtype.type(hi)      # the running max starts at lo, in x's dtype
     args = tuple(np.int64(v) for v in (kh, kw, sh, sw, pt, pl))
 
+    scratch = quantized and avg                          # avgpool_q_minmax's per-pixel channel sums
+
     def bind(ins, outs, ws):
         xa, o = ins[0], outs[0]
+        if scratch:
+            return bound_kernel(kernel_fn, xa, *args, lo, hi, ws[0], o)
         return bound_kernel(kernel_fn, xa, *args, lo, hi, o)
 
-    return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=n * oh * ow * c * kh * kw)
+    return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=n * oh * ow * c * kh * kw,
+                   workspace=[((c,), np.int32)] if scratch else [])
 
 
 @lowering("AVERAGE_POOL_2D", versions=(1, 3))
