@@ -189,6 +189,9 @@ def _diff(a, b):
     return ("q", worst) if quanta else ("rel", worst)
 
 
+BLOCKS = 5                      # rounds of per-configuration blocks when threads > 1
+
+
 def bench_model(path, threads, runs, warmup, precisions, numerics, litert_configs, profile=False, top=10):
     """Time every configuration of one model at one thread count (interleaved); records + profiles."""
     runners = build_runners(path, threads, precisions, numerics, litert_configs)
@@ -286,8 +289,6 @@ def others_load(start, end):
 # numpy 512^3 fp32 matmul, 1 thread, on a quiet machine, by LLVM's name for the host CPU:
 # znver5 from PERF_NOTES §1 (SkylakeX OpenBLAS kernel), znver4 measured on the Zen 4 host
 # of 2026-11-25 (load 0.36).  Other CPUs: no reference, no "slow" verdict.
-BLOCKS = 5                      # rounds of per-configuration blocks when threads > 1
-
 QUIET_PROBE = {"znver5": 220.0, "znver4": 104.0}
 
 

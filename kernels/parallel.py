@@ -27,7 +27,8 @@ from numba import prange
 
 from ._jit import FAST_F32, kernel
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
-from .dynquant import _round_neon_f32, dynquant_f32_qd8_tflite, fmaxnum, fminnum, qd8_params_xnn
+from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
+                       fminnum, qd8_params_xnn)
 from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr
 
 
@@ -109,12 +110,6 @@ def threads_for_run(num_threads):
     return n if g["threaded"] else 1
 
 
-def set_threads(n):
-    """numba.set_num_threads(n) (per Python thread, ~1 us).  Not skipped when
-    unchanged: user code may set Numba's count between our runs."""
-    numba.set_num_threads(n)
-
-
 def _stalled(now):
     g = _guard
     if not g.get("suspect"):
@@ -123,7 +118,7 @@ def _stalled(now):
     g["backoff"] = min(2.0 * g["backoff"], BACKOFF_MAX_S)
     g["threaded"] = False
     g["suspect"] = False
-    set_threads(1)
+    numba.set_num_threads(1)
 
 
 def guarded(step):
@@ -289,21 +284,14 @@ def dynquant_f32_qd8_mt(tflite, x, q, scales, zps, nt, mm, mq):
                 for j in range(k1 - k0):
                     qr[j] = 128
             elif tflite:
-                for j in range(nv):
-                    v = _round_neon_f32(xr[j] * mult, True)
-                    v = fmaxnum(v, lo)
-                    v = fminnum(v, hi)
-                    qr[j] = np.int32(v) + base
+                _codes_neon_simd(xr, qr, nv, mult, lo, hi, base)    # the serial quantizers' code loops
                 for j in range(nv, k1 - k0):
                     v = _round_neon_f32(xr[j] * mult, False)
                     v = fmaxnum(v, lo)
                     v = fminnum(v, hi)
                     qr[j] = np.int32(v) + base
             else:
-                for j in range(k1 - k0):
-                    v = fmaxnum(xr[j] * mult, lo)
-                    v = fminnum(v, hi)
-                    qr[j] = np.int32(np.rint(v)) + base
+                _row_codes_simd(xr, qr, mult, zp, 128)
 
 
 # ---------------------------------------------------------------- elementwise

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from .errors import InputError, TensorIndexError
 from .graph import Graph
-from .kernels.parallel import set_threads, threads_for_run
+from .kernels.parallel import threads_for_run
 from .ops.registry import Resources, Settings
 from .plan import prepare
 from .reader import read_file, read_model
@@ -38,7 +39,7 @@ def apply_threads(num_threads):
     While another process keeps a core busy, runs fall back to one thread for
     a while (the contention guard of kernels/parallel.py).
     """
-    set_threads(threads_for_run(num_threads))
+    numba.set_num_threads(threads_for_run(num_threads))
 
 
 @dataclass(frozen=True)

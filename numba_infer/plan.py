@@ -80,6 +80,8 @@ class Plan:
         self.graph = graph
         self.infos = infos            # TensorInfo per tensor, with inferred shapes and folded values
         self.steps = steps
+        # run() calls this prebuilt tuple; alias steps (reshape-likes sharing their input's memory) do nothing
+        self._fns = tuple(st.fn for st in steps if st.fn is not _noop)
         self.arrays = arrays          # tensor index -> array (runtime tensors and constants)
         self.settings = settings
         self.keep = keep
@@ -102,17 +104,6 @@ class Plan:
     def run(self):
         for fn in self._fns:
             fn()
-
-    @property
-    def steps(self):
-        return self._steps
-
-    @steps.setter
-    def steps(self, steps):
-        # the run loop calls a prebuilt tuple of step functions; alias steps
-        # (reshape-likes that share their input's memory) run nothing
-        self._steps = steps
-        self._fns = tuple(st.fn for st in steps if st.fn is not _noop)
 
     def output(self, tensor_index):
         return self.arrays[tensor_index].copy()

@@ -53,7 +53,6 @@ from . import qs8, tflite_float
 from .qs8 import QDTYPES
 
 IM2COL_BLOCK_FLOATS = 65536          # 256 KB of im2col rows per block (L2 is 1 MB)
-NARROW = True                        # cout <= 8: kernels/gemm_n8.py
 DIRECT_MAX_CIN = 4                   # first layers (RGB in): kernels/conv_direct.py
 # single-thread rates used to guess an op's run time (plan_threads): measured
 # on mobilenet_v2 (fp32 convs 40-110 GFLOP/s, QD8 / QS8 VNNI convs several x that)
@@ -105,14 +104,11 @@ def conv_2d(ctx):
     if hybrid:
         return _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, dh, dw, pt, pl, oh, ow,
                             lo, hi)
-    if NARROW and groups == 1 and cout <= 8 and m > 1:
-        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 16))
-        if nt == 1:
-            return _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi)
-    if groups == 1 and cin <= DIRECT_MAX_CIN and m > 1:
-        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 8))
-        if nt == 1:
-            return _conv_direct(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi)
+    if (groups == 1 and m > 1 and (cout <= 8 or cin <= DIRECT_MAX_CIN)
+            and plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 16)) == 1):
+        special = _conv_narrow if cout <= 8 else _conv_direct
+        return special(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt,
+                       pl, oh, ow, lo, hi)
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
@@ -147,14 +143,19 @@ def conv_2d(ctx):
     return lowered
 
 
-def _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
+def _filter_and_bias(f, b, cout, kdim):
+    """The constant filter as a contiguous [cout, kh*kw*cin] float32 matrix and the bias (zeros if omitted)."""
+    bias = np.asarray(b.value, F32).reshape(cout) if b is not None else np.zeros(cout, F32)
+    return np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias)
+
+
+def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
     """cout <= 8, one group, one thread: two output pixels per 16-lane vector
-    (kernels/gemm_n8.py; same bits as the packed GEMM)."""
+    (kernels/gemm_n8.py; same bits as the packed GEMM).  wb: _filter_and_bias."""
     kdim = kh * kw * cin
     m = batch * oh * ow
     wp = np.zeros((kdim + 1) * 16, F32)
-    bias = np.asarray(b.value, F32).reshape(cout) if b is not None else np.zeros(cout, F32)
-    pack_n8(np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias), wp)
+    pack_n8(*wb, wp)
     mb = max(2, IM2COL_BLOCK_FLOATS // kdim // 2 * 2)
     mb = min(mb, m + m % 2)
     rnd = ctx.settings.fp16
@@ -167,14 +168,14 @@ def _conv_narrow(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, 
                    workspace=[((mb * kdim,), F32)])
 
 
-def _conv_direct(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
+def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
     """Few input channels (an RGB first layer), one group, one thread: the GEMM's
-    A operand read straight from the image (kernels/conv_direct.py; same bits)."""
+    A operand read straight from the image (kernels/conv_direct.py; same bits).
+    wb: _filter_and_bias."""
     kdim = kh * kw * cin
-    np_ = -(-cout // 32) * 32
+    np_ = np.int64(-(-cout // 32) * 32)
     wp = np.zeros((kdim + 1) * np_, F32)
-    bias = np.asarray(b.value, F32).reshape(cout) if b is not None else np.zeros(cout, F32)
-    pack_direct(np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias), np.int64(np_), wp)
+    pack_direct(*wb, np_, wp)
     tabs = [np.zeros(kdim, np.int64) for _ in range(4)]
     direct_offsets(np.int64(w), np.int64(cin), np.int64(kh), np.int64(kw), np.int64(dh), np.int64(dw), *tabs)
     geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
@@ -182,7 +183,7 @@ def _conv_direct(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, 
 
     def bind(ins, outs, ws):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-        return lambda: conv2d_direct_f32_minmax(xf, *geo, wp, np.int64(np_), *tabs, lo, hi, of, rnd)
+        return bound_kernel(conv2d_direct_f32_minmax, xf, *geo, wp, np_, *tabs, lo, hi, of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * batch * oh * ow * cout * kdim,
                    rounds_fp16=rnd)
 
