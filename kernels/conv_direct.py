@@ -20,8 +20,8 @@ Reference: kernels/reference/conv_direct.py
 import numpy as np
 
 from ._jit import FAST_F32, kernel
-from .fp16 import vround_f16
-from .simd import vbroadcast, vfma, vload, vmax, vmin, vsplat, vstore_n, vzero
+from .gemm import out_minmax
+from .simd import vbroadcast, vfma, vload, vsplat, vstore_n, vzero
 
 MR = 8          # output pixels per register tile x 2 vectors of 16 channels (16 accumulators);
                 # 2*MR pixels x 1 vector when at most 16 channels remain
@@ -53,15 +53,9 @@ def direct_offsets(w, cin, kh, kw, dh, dw, offs, tky, tkx, tc):
 
 
 @kernel(fastmath=FAST_F32)
-def _out(v, vlo, vhi, rnd):
-    y = vmin(vmax(v, vlo), vhi)
-    return vround_f16(y) if rnd else y
-
-
-@kernel(fastmath=FAST_F32)
 def _store2(out, o, n, a0, a1, vlo, vhi, rnd):
-    vstore_n(out, o, _out(a0, vlo, vhi, rnd), n)
-    vstore_n(out, o + 16, _out(a1, vlo, vhi, rnd), n - 16)
+    vstore_n(out, o, out_minmax(a0, vlo, vhi, rnd), n)
+    vstore_n(out, o + 16, out_minmax(a1, vlo, vhi, rnd), n - 16)
 
 
 @kernel(fastmath=FAST_F32)
@@ -159,22 +153,22 @@ def _tile16(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, cout, n):
         a13 = vfma(vbroadcast(x, p + 13 * ps), w0, a13)
         a14 = vfma(vbroadcast(x, p + 14 * ps), w0, a14)
         a15 = vfma(vbroadcast(x, p + 15 * ps), w0, a15)
-    vstore_n(out, ob + 0 * cout, _out(a0, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 1 * cout, _out(a1, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 2 * cout, _out(a2, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 3 * cout, _out(a3, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 4 * cout, _out(a4, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 5 * cout, _out(a5, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 6 * cout, _out(a6, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 7 * cout, _out(a7, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 8 * cout, _out(a8, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 9 * cout, _out(a9, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 10 * cout, _out(a10, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 11 * cout, _out(a11, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 12 * cout, _out(a12, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 13 * cout, _out(a13, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 14 * cout, _out(a14, vlo, vhi, rnd), n)
-    vstore_n(out, ob + 15 * cout, _out(a15, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 0 * cout, out_minmax(a0, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 1 * cout, out_minmax(a1, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 2 * cout, out_minmax(a2, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 3 * cout, out_minmax(a3, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 4 * cout, out_minmax(a4, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 5 * cout, out_minmax(a5, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 6 * cout, out_minmax(a6, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 7 * cout, out_minmax(a7, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 8 * cout, out_minmax(a8, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 9 * cout, out_minmax(a9, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 10 * cout, out_minmax(a10, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 11 * cout, out_minmax(a11, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 12 * cout, out_minmax(a12, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 13 * cout, out_minmax(a13, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 14 * cout, out_minmax(a14, vlo, vhi, rnd), n)
+    vstore_n(out, ob + 15 * cout, out_minmax(a15, vlo, vhi, rnd), n)
 
 
 @kernel(fastmath=FAST_F32)

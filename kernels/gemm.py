@@ -144,7 +144,9 @@ def gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd)
 
 
 @kernel(fastmath=FAST_F32)
-def _gemv_out(x, vlo, vhi, rnd):
+def out_minmax(x, vlo, vhi, rnd):
+    """The GEMM epilogue on one vector: clamp as the micro-kernels do (vmax(lo, x),
+    then vmin(hi, .): a NaN stays NaN), then (rnd) round to fp16 values."""
     y = vmin(vhi, vmax(vlo, x))
     return vround_f16(y) if rnd else y
 
@@ -153,10 +155,10 @@ def _gemv_out(x, vlo, vhi, rnd):
 def _gemv_store(c, co, nv, x0, x1, x2, x3, lo, hi, rnd):
     vlo = vsplat(lo)
     vhi = vsplat(hi)
-    vstore_n(c, co, _gemv_out(x0, vlo, vhi, rnd), nv)
-    vstore_n(c, co + 16, _gemv_out(x1, vlo, vhi, rnd), nv - 16)
-    vstore_n(c, co + 32, _gemv_out(x2, vlo, vhi, rnd), nv - 32)
-    vstore_n(c, co + 48, _gemv_out(x3, vlo, vhi, rnd), nv - 48)
+    vstore_n(c, co, out_minmax(x0, vlo, vhi, rnd), nv)
+    vstore_n(c, co + 16, out_minmax(x1, vlo, vhi, rnd), nv - 16)
+    vstore_n(c, co + 32, out_minmax(x2, vlo, vhi, rnd), nv - 32)
+    vstore_n(c, co + 48, out_minmax(x3, vlo, vhi, rnd), nv - 48)
 
 
 @kernel(fastmath=FAST_F32)

@@ -24,9 +24,8 @@ from numba import types
 from numba.extending import intrinsic
 
 from ._jit import FAST_F32, kernel
-from .fp16 import vround_f16
-from .gemm import next_pixel, out_pixel
-from .simd import _I32, _ptr, f32x16, vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
+from .gemm import next_pixel, out_minmax, out_pixel
+from .simd import _I32, _ptr, f32x16, vfma, vload, vload_n, vsplat, vstore, vstore_n
 
 NR2 = 16        # floats per packed weight row
 MP = 8          # row pairs per register tile (16 output rows, 8 accumulators)
@@ -98,9 +97,7 @@ def interleave_rows2(a, lda, m, k, out):
 def _store_pair(c, co, ldc, n, full, acc, vlo, vhi, rnd, two):
     """Clamp (and round) an interleaved accumulator and store its rows: row i at
     c[co:], row i + 1 at c[co + ldc:] (only when two)."""
-    y = vmin(vmax(acc, vlo), vhi)
-    if rnd:
-        y = vround_f16(y)
+    y = out_minmax(acc, vlo, vhi, rnd)
     y = vunzip(y, y)                           # row i in lanes 0..7, row i + 1 in lanes 8..15
     if full and two:
         vstore(c, co, y)                       # n == ldc == 8: the two rows are adjacent

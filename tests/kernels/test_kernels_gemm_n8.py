@@ -35,6 +35,8 @@ def test_gemm_n8(m, n, k, ldc, rnd):
     A = rng.standard_normal((m, k)).astype(F32) * (300 if rnd else 1)
     W = rng.standard_normal((n, k)).astype(F32) * (300 if rnd else 1)
     b = rng.standard_normal(n).astype(F32)
+    if k and not rnd:
+        A[m // 2, k // 2] = np.nan                    # a NaN input: the GEMM epilogue keeps it NaN
     lo, hi = (F32(-1e5), BIG) if rnd else (F32(-1.5), F32(2.0))
     want = np.full(m * ldc, 7, F32)
     G.gemm_f32_f32_f32_rows_minmax(2, m, n, k, A.reshape(-1), k, packed_gemm(W, b), lo, hi, want, ldc, rnd)
@@ -72,6 +74,7 @@ def test_conv2d_n8(case):
     ow = (w + 2 * pl - (kw - 1) * dw - 1) // sw + 1
     rng = np.random.default_rng(sum(case))
     x = rng.standard_normal(batch * h * w * cin).astype(F32)
+    x[len(x) // 3] = np.nan
     kdim = kh * kw * cin
     W = rng.standard_normal((cout, kdim)).astype(F32)
     b = rng.standard_normal(cout).astype(F32)
