@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import InputError, TensorIndexError
 from .graph import Graph
-from .kernels.parallel import threads_for_run
+from .kernels.parallel import resolve_threads, threads_for_run
 from .ops.registry import Resources, Settings
 from .plan import prepare
 from .reader import read_file, read_model
@@ -37,9 +37,12 @@ def apply_threads(num_threads):
     (kernels/parallel.py resolve_threads): with one thread the lowerings bind
     serial kernels, with more they bind prange kernels for large enough ops.
     While another process keeps a core busy, runs fall back to one thread for
-    a while (the contention guard of kernels/parallel.py).
+    a while (the contention guard of kernels/parallel.py).  A one-thread
+    plan binds no threaded kernel, so its runs leave Numba's setting alone
+    (setting it costs about 1 us per run).
     """
-    numba.set_num_threads(threads_for_run(num_threads))
+    if resolve_threads(num_threads) > 1:
+        numba.set_num_threads(threads_for_run(num_threads))
 
 
 @dataclass(frozen=True)
