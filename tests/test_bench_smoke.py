@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +81,49 @@ def test_bench_gemm_reports_the_measured_peak(tmp_path):
     assert doc["peak_now"]["f32"] > 1 and doc["rows"][0]["ours_f32_ok"] and doc["rows"][0]["ours_i8_ok"]
     assert "# CPU: " in out.stdout and "in-register peak measured now" in out.stdout
     assert "% now" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["convnet_int8", "attention_fp32"])
+def test_bench_ops_cuts_each_op_faithfully(name):
+    """bench ops (bench/ops.py) cuts every op into a one-op model.  Each cut
+    model, fed the op's inputs as the whole model computed them (LiteRT with
+    every tensor preserved), must give that op's outputs exactly: LiteRT's
+    builtin kernels on both sides, so the only thing that could differ is the
+    cutting (tensors, constant buffers, options, quantization)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from bench.ops import split_ops
+    path = ROOT / "tests" / "fixtures" / f"{name}.tflite"
+    builtin = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    full = Interpreter(model_path=str(path), experimental_op_resolver_type=builtin,
+                       experimental_preserve_all_tensors=True)
+    full.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for d in full.get_input_details():
+        info = np.iinfo(d["dtype"]) if d["dtype"] != np.float32 else None
+        x = (rng.standard_normal(d["shape"]).astype(np.float32) if info is None
+             else rng.integers(info.min, info.max + 1, d["shape"]).astype(d["dtype"]))
+        full.set_tensor(d["index"], x)
+    full.invoke()
+    value = {d["name"]: full.get_tensor(d["index"]) for d in full.get_tensor_details() if d["name"]}
+    cut = list(split_ops(path.read_bytes()))
+    assert cut and all(isinstance(c[3], bytes) for c in cut)
+    for i, kind, shape, content in cut:
+        one = Interpreter(model_content=content, experimental_op_resolver_type=builtin)
+        one.allocate_tensors()
+        for d in one.get_input_details():
+            one.set_tensor(d["index"], value[d["name"]])
+        one.invoke()
+        outs = one.get_output_details()
+        assert tuple(outs[0]["shape"]) == shape, (i, kind)
+        for d in outs:
+            np.testing.assert_array_equal(one.get_tensor(d["index"]), value[d["name"]], err_msg=f"op {i} {kind}")
+
+
+def test_bench_ops_entry_point():
+    cmd = [sys.executable, "-m", "bench", "ops", str(ROOT / "tests" / "fixtures" / "convnet_dr.tflite"),
+           "--runs", "3", "--warmup", "1"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "## By op type" in out.stdout and "invoke overhead" in out.stdout
+    assert "CONV_2D" in out.stdout
