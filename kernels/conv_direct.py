@@ -21,7 +21,7 @@ import numpy as np
 
 from ._jit import FAST_F32, kernel
 from .gemm import out_minmax
-from .simd import vbroadcast, vfma, vload, vsplat, vstore_n, vzero
+from .simd import vbroadcast, vfma, vload, vload_n, vsplat, vstore, vstore_n, vzero
 
 MR = 8          # output pixels per register tile x 2 vectors of 16 channels (16 accumulators);
                 # 2*MR pixels x 1 vector when at most 16 channels remain
@@ -225,3 +225,105 @@ def conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl
                         _pixel(x, b, h, w, cin, iy0, ox * sw - pl, dh, dw, k, tky, tkx, tc, wp, np_, jb, vlo, vhi,
                                rnd, out, ob + ox * cout + jb, n)
                         ox += 1
+
+
+# ---------------------------------------------------------------- padded-band variant (no border paths)
+@kernel(fastmath=FAST_F32)
+def pad_rows_f32(x, b, h, w, cin, pt, pl, i0, nr, wq, out):
+    """out[(i * wq + j) * cin + c] = x[b, i0 + i - pt, j - pl, c] (0 where that is outside
+    the image) for i < nr, j < wq: a zero-padded band of input rows.  x flat NHWC."""
+    nl = max(0, min(pl, wq))                       # left padding columns
+    j0 = max(-pl, 0)                               # first image column read
+    nm = max(0, min(wq - nl, w - j0))              # image columns
+    L = nm * cin
+    z = vzero()
+    for i in range(nr):
+        iy = i0 + i - pt
+        d = i * wq * cin
+        if 0 <= iy < h:
+            for q in range(0, nl * cin, 16):
+                vstore_n(out, d + q, z, nl * cin - q)
+            s = ((b * h + iy) * w + j0) * cin
+            dm = d + nl * cin
+            q = 0
+            while q + 16 <= L:
+                vstore(out, dm + q, vload(x, s + q))
+                q += 16
+            if q < L:
+                vstore_n(out, dm + q, vload_n(x, s + q, L - q), L - q)
+            for q in range(dm + L, d + wq * cin, 16):
+                vstore_n(out, q, z, d + wq * cin - q)
+        else:
+            for q in range(d, d + wq * cin, 16):
+                vstore_n(out, q, z, d + wq * cin - q)
+
+
+@kernel
+def pad_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, floats):
+    """(wq, band, nr): padded band width, output rows per band so that the band's nr
+    input rows hold at most ~floats floats (at least one output row)."""
+    wq = (ow - 1) * sw + (kw - 1) * dw + 1
+    band = max(1, min(oh, (floats // (wq * cin) - (kh - 1) * dh - 1) // sh + 1))
+    return wq, band, (band - 1) * sh + (kh - 1) * dh + 1
+
+
+@kernel(fastmath=FAST_F32)
+def _tile1(x, p, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, n):
+    """One pixel (x at p + offs[k]), channels jb..jb+32 (n valid)."""
+    a0 = vload(wp, jb)
+    a1 = vload(wp, jb + 16)
+    for kk in range(k):
+        v = vbroadcast(x, p + offs[kk])
+        a0 = vfma(v, vload(wp, (kk + 1) * np_ + jb), a0)
+        a1 = vfma(v, vload(wp, (kk + 1) * np_ + jb + 16), a1)
+    _store2(out, ob, n, a0, a1, vlo, vhi, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                                 band, lo, hi, xp, out, rnd=False):
+    """conv2d_direct_f32_minmax without border paths: per band of output rows the
+    zero-padded input rows are copied into xp (pad_rows_f32), and every pixel runs a
+    register tile straight from xp (the last tile of a row overlaps the one before).
+    Same accumulation, hence the same bits.  offs: direct_offsets with the padded
+    width wq = pad_band(...)[0]; xp: pad_band's nr * wq * cin floats."""
+    k = kh * kw * cin
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    wq, _, _ = pad_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, 0)
+    ps = sw * cin
+    for b in range(batch):
+        for r0 in range(0, oh, band):
+            r1 = min(oh, r0 + band)
+            pad_rows_f32(x, b, h, w, cin, pt, pl, r0 * sh, (r1 - 1 - r0) * sh + (kh - 1) * dh + 1, wq, xp)
+            for oy in range(r0, r1):
+                xb = (oy - r0) * sh * wq * cin
+                ob = (b * oh + oy) * ow * cout
+                for jb in range(0, cout, 32):
+                    n = min(32, cout - jb)
+                    if n <= 16 and ow >= 2 * MR:
+                        ox = 0
+                        while ox + 2 * MR <= ow:
+                            _tile16(xp, xb + ox * ps, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out,
+                                    ob + ox * cout + jb, cout, n)
+                            ox += 2 * MR
+                        if ox < ow:                   # the rest: an overlapping tile of 16 or 8 pixels
+                            if ow - ox > MR:
+                                s = ow - 2 * MR
+                                _tile16(xp, xb + s * ps, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out,
+                                        ob + s * cout + jb, cout, n)
+                            else:
+                                s = ow - MR
+                                _tile8(xp, xb + s * ps, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out,
+                                       ob + s * cout + jb, cout, n)
+                    elif ow >= MR:
+                        ox = 0
+                        while ox < ow:
+                            s = min(ox, ow - MR)
+                            _tile8(xp, xb + s * ps, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out,
+                                   ob + s * cout + jb, cout, n)
+                            ox += MR
+                    else:
+                        for ox in range(ow):
+                            _tile1(xp, xb + ox * ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob + ox * cout + jb,
+                                   n)

@@ -26,7 +26,7 @@ are row-major: ``dwconv_f32_f32_f32_rowmajor_minmax`` reproduces that order.
 """
 from ._jit import FAST_F32, kernel
 from .fp16 import vround_f16
-from .simd import vfma, vload_n, vmax, vmin, vsplat, vstore_n
+from .simd import vfma, vload, vload_n, vmax, vmin, vsplat, vstore, vstore_n
 from .simd_int import vload_n_if
 
 # bytes of input rows a band of output rows may span (L2 is 1 MiB per core)
@@ -108,6 +108,24 @@ def _col5_f32(x, p, rs, nv, k0, k1, k2, k3, k4, wa, wb, wc, wd_, we, acc):
 
 
 @kernel(fastmath=FAST_F32)
+def _col3_full(x, p, rs, wa, wb, wc, acc):
+    """_col3_f32 with all 3 taps inside and 16 lanes (plain loads)."""
+    acc = vfma(vload(x, p), wa, acc)
+    acc = vfma(vload(x, p + rs), wb, acc)
+    return vfma(vload(x, p + 2 * rs), wc, acc)
+
+
+@kernel(fastmath=FAST_F32)
+def _col5_full(x, p, rs, wa, wb, wc, wd_, we, acc):
+    """_col5_f32 with all 5 taps inside and 16 lanes (plain loads)."""
+    acc = vfma(vload(x, p), wa, acc)
+    acc = vfma(vload(x, p + rs), wb, acc)
+    acc = vfma(vload(x, p + 2 * rs), wc, acc)
+    acc = vfma(vload(x, p + 3 * rs), wd_, acc)
+    return vfma(vload(x, p + 4 * rs), we, acc)
+
+
+@kernel(fastmath=FAST_F32)
 def _dw_out(a, vlo, vhi, rnd):
     """Epilogue: the fused clamp, then (rnd, fp16 emulation) rounding to fp16 values."""
     y = vmin(vmax(a, vlo), vhi)
@@ -133,6 +151,7 @@ def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
     rs = dh * wd * c
     ps = sw * c
     kxs = dw * c
+    full = nv == 16
     for r in range(r0, r1):
         ky0, ky1, xb = _dw_row_setup(r, oh, sh, pad_t, h, wd, c, 3, dh)
         y0 = ky0 <= 0 and 0 < ky1
@@ -143,7 +162,29 @@ def _dw_f32_rows3(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
             if ox == oxa:                          # the interior: every column in bounds
                 p = xb + (oxa * sw - pad_l) * c + cc
                 o = ob + oxa * c
-                for _ in range(oxa, oxb):
+                nx = oxb - oxa
+                if full and y0 and y1 and y2:      # 16 channels, 3 rows: plain loads, 4 pixels at a time
+                    while nx >= 4:
+                        a = _col3_full(x, p, rs, w0, w1, w2, bv)
+                        b1 = _col3_full(x, p + ps, rs, w0, w1, w2, bv)
+                        b2 = _col3_full(x, p + 2 * ps, rs, w0, w1, w2, bv)
+                        b3 = _col3_full(x, p + 3 * ps, rs, w0, w1, w2, bv)
+                        a = _col3_full(x, p + kxs, rs, w3, w4, w5, a)
+                        b1 = _col3_full(x, p + ps + kxs, rs, w3, w4, w5, b1)
+                        b2 = _col3_full(x, p + 2 * ps + kxs, rs, w3, w4, w5, b2)
+                        b3 = _col3_full(x, p + 3 * ps + kxs, rs, w3, w4, w5, b3)
+                        a = _col3_full(x, p + 2 * kxs, rs, w6, w7, w8, a)
+                        b1 = _col3_full(x, p + ps + 2 * kxs, rs, w6, w7, w8, b1)
+                        b2 = _col3_full(x, p + 2 * ps + 2 * kxs, rs, w6, w7, w8, b2)
+                        b3 = _col3_full(x, p + 3 * ps + 2 * kxs, rs, w6, w7, w8, b3)
+                        vstore(out, o, _dw_out(a, vlo, vhi, rnd))
+                        vstore(out, o + c, _dw_out(b1, vlo, vhi, rnd))
+                        vstore(out, o + 2 * c, _dw_out(b2, vlo, vhi, rnd))
+                        vstore(out, o + 3 * c, _dw_out(b3, vlo, vhi, rnd))
+                        p += 4 * ps
+                        o += 4 * c
+                        nx -= 4
+                for _ in range(nx):
                     a = _col3_f32(x, p, rs, nv, y0, y1, y2, w0, w1, w2, bv)
                     a = _col3_f32(x, p + kxs, rs, nv, y0, y1, y2, w3, w4, w5, a)
                     a = _col3_f32(x, p + 2 * kxs, rs, nv, y0, y1, y2, w6, w7, w8, a)
@@ -196,7 +237,9 @@ def _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
     w34 = vload_n(w, 3 * ws + 4 * c + cc, nv)
     w44 = vload_n(w, 4 * ws + 4 * c + cc, nv)
     rs = dh * wd * c
+    ps = sw * c
     kxs = dw * c
+    full = nv == 16
     for r in range(r0, r1):
         ky0, ky1, xb = _dw_row_setup(r, oh, sh, pad_t, h, wd, c, 5, dh)
         y0 = ky0 <= 0 and 0 < ky1
@@ -205,9 +248,49 @@ def _dw_f32_rows5(x, w, b, vlo, vhi, sh, sw, dh, dw, pad_t, pad_l, oxa, oxb, r0,
         y3 = ky0 <= 3 and 3 < ky1
         y4 = ky0 <= 4 and 4 < ky1
         ob = r * ow * c + cc
+        p = xb + (oxa * sw - pad_l) * c + cc
+        o = ob + oxa * c
+        nx = oxb - oxa
+        while full and y0 and y1 and y2 and y3 and y4 and nx >= 4:   # 16 channels, 5 rows, 4 pixels at a time
+            a = _col5_full(x, p, rs, w00, w10, w20, w30, w40, bv)
+            b1 = _col5_full(x, p + ps, rs, w00, w10, w20, w30, w40, bv)
+            b2 = _col5_full(x, p + 2 * ps, rs, w00, w10, w20, w30, w40, bv)
+            b3 = _col5_full(x, p + 3 * ps, rs, w00, w10, w20, w30, w40, bv)
+            q = p + kxs
+            a = _col5_full(x, q, rs, w01, w11, w21, w31, w41, a)
+            b1 = _col5_full(x, q + ps, rs, w01, w11, w21, w31, w41, b1)
+            b2 = _col5_full(x, q + 2 * ps, rs, w01, w11, w21, w31, w41, b2)
+            b3 = _col5_full(x, q + 3 * ps, rs, w01, w11, w21, w31, w41, b3)
+            q += kxs
+            a = _col5_full(x, q, rs, w02, w12, w22, w32, w42, a)
+            b1 = _col5_full(x, q + ps, rs, w02, w12, w22, w32, w42, b1)
+            b2 = _col5_full(x, q + 2 * ps, rs, w02, w12, w22, w32, w42, b2)
+            b3 = _col5_full(x, q + 3 * ps, rs, w02, w12, w22, w32, w42, b3)
+            q += kxs
+            a = _col5_full(x, q, rs, w03, w13, w23, w33, w43, a)
+            b1 = _col5_full(x, q + ps, rs, w03, w13, w23, w33, w43, b1)
+            b2 = _col5_full(x, q + 2 * ps, rs, w03, w13, w23, w33, w43, b2)
+            b3 = _col5_full(x, q + 3 * ps, rs, w03, w13, w23, w33, w43, b3)
+            q += kxs
+            a = _col5_full(x, q, rs, w04, w14, w24, w34, w44, a)
+            b1 = _col5_full(x, q + ps, rs, w04, w14, w24, w34, w44, b1)
+            b2 = _col5_full(x, q + 2 * ps, rs, w04, w14, w24, w34, w44, b2)
+            b3 = _col5_full(x, q + 3 * ps, rs, w04, w14, w24, w34, w44, b3)
+            vstore(out, o, _dw_out(a, vlo, vhi, rnd))
+            vstore(out, o + c, _dw_out(b1, vlo, vhi, rnd))
+            vstore(out, o + 2 * c, _dw_out(b2, vlo, vhi, rnd))
+            vstore(out, o + 3 * c, _dw_out(b3, vlo, vhi, rnd))
+            p += 4 * ps
+            o += 4 * c
+            nx -= 4
         for ox in range(ow):
+            if ox >= oxb - nx and ox < oxb:
+                inner = True
+            elif ox >= oxa and ox < oxb:
+                continue                           # done above
+            else:
+                inner = False
             ix = ox * sw - pad_l
-            inner = ox >= oxa and ox < oxb
             x0 = inner or (ix >= 0 and ix < wd)
             x1 = inner or (ix + dw >= 0 and ix + dw < wd)
             x2 = inner or (ix + 2 * dw >= 0 and ix + 2 * dw < wd)

@@ -26,6 +26,7 @@ from numba.extending import intrinsic
 from ._jit import FAST_F32, kernel
 from .gemm import next_pixel, out_minmax, out_pixel
 from .simd import _I32, _ptr, f32x16, vfma, vload, vload_n, vsplat, vstore, vstore_n
+from .simd_int import vload_n_if
 
 NR2 = 16        # floats per packed weight row
 MP = 8          # row pairs per register tile (16 output rows, 8 accumulators)
@@ -228,3 +229,162 @@ def conv2d_f32_n8_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh
         nrows = min(mb, mtot - r0)
         im2col_pairs_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, r0, nrows, ws)
         gemm_f32_n8_minmax(nrows, cout, kdim, ws, wp, lo, hi, out[r0 * cout:], cout, rnd)
+
+
+# ---------------------------------------------------------------- direct (no im2col) conv, cout <= 8
+# Two output rows per vector: output row r of the top half (r < hs = ceil(oh / 2)) shares
+# its vectors with row r + hs of the bottom half, at the same column.  The zero-padded
+# input rows both need are interleaved once into a small band (pad_rows2_f32: the image's
+# own size, vs kh*kw times it for im2col), where the operand of every (tap, channel) is
+# one 8-byte broadcast: no border paths, no im2col.
+vupper = _shuffle2("vupper", list(range(8, 16)) * 2)                            # lanes 8..15 -> 0..7
+
+
+@kernel(fastmath=FAST_F32)
+def _zero_f32(out, d, n):
+    """out[d:d + n] = 0 (n <= 0: nothing)."""
+    z = vsplat(0.0)
+    for i in range(0, n, 16):
+        vstore_n(out, d + i, z, n - i)
+
+
+@kernel(fastmath=FAST_F32)
+def pad_rows2_f32(x, b, h, w, cin, pt, pl, i0, nr, hs, wq, out):
+    """out[((i * wq + j) * cin + c) * 2 + t] = x[b, i0 + i + t * hs - pt, j - pl, c]
+    (0 where that is outside the image) for i < nr, j < wq: two zero-padded input rows
+    hs apart, interleaved channel by channel.  x flat NHWC (batch index b)."""
+    c2 = 2 * cin
+    nl = min(pl, wq)                               # left padding columns
+    nm = max(0, min(wq, pl + w) - max(pl, 0))      # image columns
+    j0 = max(-pl, 0)                               # first image column read (pl < 0: cropped)
+    L = nm * cin
+    for i in range(nr):
+        iy0 = i0 + i - pt
+        iy1 = iy0 + hs
+        r0ok = 0 <= iy0 < h
+        r1ok = 0 <= iy1 < h
+        d = i * wq * c2
+        _zero_f32(out, d, max(nl, 0) * c2)
+        s0 = ((b * h + iy0) * w + j0) * cin
+        s1 = ((b * h + iy1) * w + j0) * cin
+        dm = d + max(nl, 0) * c2
+        kk = 0
+        while kk + 16 <= L:
+            v0 = vload_n_if(x, s0 + kk, 16, r0ok)
+            v1 = vload_n_if(x, s1 + kk, 16, r1ok)
+            vstore(out, dm + 2 * kk, vzip_lo(v0, v1))
+            vstore(out, dm + 2 * kk + 16, vzip_hi(v0, v1))
+            kk += 16
+        if kk < L:
+            nv = L - kk
+            v0 = vload_n_if(x, s0 + kk, nv, r0ok)
+            v1 = vload_n_if(x, s1 + kk, nv, r1ok)
+            vstore_n(out, dm + 2 * kk, vzip_lo(v0, v1), 2 * nv)
+            vstore_n(out, dm + 2 * kk + 16, vzip_hi(v0, v1), 2 * nv - 16)
+        _zero_f32(out, dm + 2 * L, (wq - max(nl, 0) - nm) * c2)
+
+
+@kernel(fastmath=FAST_F32)
+def _store_rows2(out, o0, o1, n, two, acc, vlo, vhi, rnd):
+    """An interleaved accumulator (lane 2j: top row, 2j + 1: bottom row, channel j):
+    clamp (and round), store the top pixel at out[o0:o0 + n], the bottom at o1 (if two)."""
+    y = vunzip(out_minmax(acc, vlo, vhi, rnd), acc)
+    vstore_n(out, o0, y, n)
+    if two:
+        vstore_n(out, o1, vupper(y, y), n)
+
+
+@kernel(fastmath=FAST_F32)
+def _tile_rows2(xp, p0, ps, offs, k, wp, vlo, vhi, rnd, out, o0, o1, cout, n, two):
+    """MP column pairs from xp[p0 + i * ps + offs[kk]] (i < MP), stored at o0 / o1 + i * cout."""
+    bv = vload(wp, 0)
+    x0 = bv
+    x1 = bv
+    x2 = bv
+    x3 = bv
+    x4 = bv
+    x5 = bv
+    x6 = bv
+    x7 = bv
+    for kk in range(k):
+        wv = vload(wp, (kk + 1) * NR2)
+        q = p0 + offs[kk]
+        x0 = vfma(vbcast2(xp, q), wv, x0)
+        x1 = vfma(vbcast2(xp, q + ps), wv, x1)
+        x2 = vfma(vbcast2(xp, q + 2 * ps), wv, x2)
+        x3 = vfma(vbcast2(xp, q + 3 * ps), wv, x3)
+        x4 = vfma(vbcast2(xp, q + 4 * ps), wv, x4)
+        x5 = vfma(vbcast2(xp, q + 5 * ps), wv, x5)
+        x6 = vfma(vbcast2(xp, q + 6 * ps), wv, x6)
+        x7 = vfma(vbcast2(xp, q + 7 * ps), wv, x7)
+    _store_rows2(out, o0, o1, n, two, x0, vlo, vhi, rnd)
+    _store_rows2(out, o0 + cout, o1 + cout, n, two, x1, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 2 * cout, o1 + 2 * cout, n, two, x2, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 3 * cout, o1 + 3 * cout, n, two, x3, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 4 * cout, o1 + 4 * cout, n, two, x4, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 5 * cout, o1 + 5 * cout, n, two, x5, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 6 * cout, o1 + 6 * cout, n, two, x6, vlo, vhi, rnd)
+    _store_rows2(out, o0 + 7 * cout, o1 + 7 * cout, n, two, x7, vlo, vhi, rnd)
+
+
+@kernel
+def rows2_offsets(cin, kw, dh, dw, wq, offs):
+    """offs[(ky * kw + kx) * cin + c] = ((ky * dh * wq + kx * dw) * cin + c) * 2: the
+    pad_rows2_f32 offset of im2col column (ky, kx, c) from a window's corner."""
+    for kk in range(offs.size):
+        ky = kk // (kw * cin)
+        kx = (kk // cin) % kw
+        offs[kk] = ((ky * dh * wq + kx * dw) * cin + kk % cin) * 2
+
+
+@kernel
+def rows2_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, floats):
+    """(hs, wq, band, nr): rows per half, padded band width, output row pairs per band so
+    that a band (nr input rows) holds at most ~floats floats (at least one row pair)."""
+    hs = (oh + 1) // 2
+    wq = (ow - 1) * sw + (kw - 1) * dw + 1
+    row = wq * 2 * cin
+    band = max(1, min(hs, (floats // row - (kh - 1) * dh - 1) // sh + 1))
+    return hs, wq, band, (band - 1) * sh + (kh - 1) * dh + 1
+
+
+@kernel(fastmath=FAST_F32)
+def conv2d_f32_n8_rows2_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs, band,
+                               lo, hi, xp, out, rnd=False):
+    """NHWC conv2d (groups 1), cout <= 8, without im2col: output rows r and r + hs
+    (hs = ceil(oh / 2)) share each vector; per band of row pairs the padded input
+    rows are interleaved into xp (pad_rows2_f32), then tiles of MP columns run the
+    paired GEMM straight from xp.  Same accumulation as conv2d_f32_f32_f32_minmax
+    (bias, then one FMA per im2col column (ky, kx, c), zero taps included), hence
+    the same bits.  wp: pack_n8; offs: rows2_offsets; band: rows2_band's;
+    xp: rows2_band's nr * wq * 2 * cin floats; x, out flat."""
+    k = kh * kw * cin
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    hs, wq, _, _ = rows2_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, 0)
+    c2 = 2 * cin
+    ps = sw * c2
+    for b in range(batch):
+        for r0 in range(0, hs, band):
+            r1 = min(hs, r0 + band)
+            nr = (r1 - 1 - r0) * sh + (kh - 1) * dh + 1
+            pad_rows2_f32(x, b, h, w, cin, pt, pl, r0 * sh, nr, hs * sh, wq, xp)
+            for r in range(r0, r1):
+                base = (r - r0) * sh * wq * c2
+                o0 = (b * oh + r) * ow * cout
+                o1 = o0 + hs * ow * cout
+                two = r + hs < oh
+                if ow >= MP:
+                    ox = 0
+                    while ox < ow:
+                        s = min(ox, ow - MP)          # the last tile overlaps the one before
+                        _tile_rows2(xp, base + s * ps, ps, offs, k, wp, vlo, vhi, rnd, out, o0 + s * cout,
+                                    o1 + s * cout, cout, cout, two)
+                        ox += MP
+                else:
+                    for ox in range(ow):
+                        q = base + ox * ps
+                        acc = vload(wp, 0)
+                        for kk in range(k):
+                            acc = vfma(vbcast2(xp, q + offs[kk]), vload(wp, (kk + 1) * NR2), acc)
+                        _store_rows2(out, o0 + ox * cout, o1 + ox * cout, cout, two, acc, vlo, vhi, rnd)

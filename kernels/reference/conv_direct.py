@@ -31,3 +31,27 @@ def conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl
         with np.errstate(over="ignore"):
             r = r.astype(np.float16).astype(np.float32)
     out[:m * cout] = r.reshape(-1)
+
+
+def pad_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, floats):
+    wq = (ow - 1) * sw + (kw - 1) * dw + 1
+    band = max(1, min(oh, (floats // (wq * cin) - (kh - 1) * dh - 1) // sh + 1))
+    return wq, band, (band - 1) * sh + (kh - 1) * dh + 1
+
+
+def pad_rows_f32(x, b, h, w, cin, pt, pl, i0, nr, wq, out):
+    img = np.asarray(x, np.float32).reshape(-1, h, w, cin)[b]
+    rows = np.zeros((nr, wq, cin), np.float32)
+    for i in range(nr):
+        iy = i0 + i - pt
+        if 0 <= iy < h:
+            for j in range(wq):
+                if 0 <= j - pl < w:
+                    rows[i, j] = img[iy, j - pl]
+    out[:rows.size] = rows.reshape(-1)
+
+
+def conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                                 band, lo, hi, xp, out, rnd=False):
+    conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, None, None,
+                             None, None, lo, hi, out, rnd)

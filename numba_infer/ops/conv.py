@@ -5,12 +5,13 @@
 - otherwise: blocked im2col into a small workspace (mb rows at a time, ~256 KB,
   so the block stays in L2) followed by the GEMM, per group.
 - at most 8 output channels, one group, one thread: two output pixels per
-  16-lane vector (kernels/gemm_n8.py, paired im2col rows; same bits), where
-  the 16-wide tiles would waste half of every FMA.
+  16-lane vector (kernels/gemm_n8.py: rows r and r + oh/2 read from a padded,
+  row-interleaved band of the input, no im2col; same bits), where the
+  16-wide tiles would waste half of every FMA.
 - at most 4 input channels (an RGB first layer), one group, one thread: the
-  GEMM reads its A operand straight from the image (kernels/conv_direct.py;
-  same bits), since building im2col rows of 3-channel runs costs as much as
-  the GEMM.
+  GEMM reads its A operand straight from a zero-padded band of input rows
+  (kernels/conv_direct.py; same bits), since building im2col rows of
+  3-channel runs costs as much as the GEMM.
 Weights (+ bias) are packed per group at prepare time.  Padding and output
 sizes follow tflite/kernels/padding.h (``common.padding``).
 
@@ -40,8 +41,8 @@ import numpy as np
 
 from ..errors import ModelValidationError
 from ..kernels.gemm import TILES, choose_tile, conv2d_f32_f32_f32_minmax, gemm_f32_f32_f32_minmax
-from ..kernels.gemm_n8 import conv2d_f32_n8_minmax, pack_n8
-from ..kernels.conv_direct import conv2d_direct_f32_minmax, direct_offsets, pack_direct
+from ..kernels.gemm_n8 import conv2d_f32_n8_rows2_minmax, pack_n8, rows2_band, rows2_offsets
+from ..kernels.conv_direct import conv2d_direct_pad_f32_minmax, direct_offsets, pack_direct, pad_band
 from .common import act_range_f32, bound_kernel, chain, padding
 from .. import isa
 from ..kernels import parallel as par, qgemm
@@ -53,6 +54,8 @@ from . import qs8, tflite_float
 from .qs8 import QDTYPES
 
 IM2COL_BLOCK_FLOATS = 65536          # 256 KB of im2col rows per block (L2 is 1 MB)
+N8_BAND_FLOATS = 16384               # padded input rows per band of the cout <= 8 conv (64 KB)
+DIRECT_BAND_FLOATS = 16384           # padded input rows per band of the first-layer conv (64 KB)
 DIRECT_MAX_CIN = 4                   # first layers (RGB in): kernels/conv_direct.py
 # single-thread rates used to guess an op's run time (plan_threads): measured
 # on mobilenet_v2 (fp32 convs 40-110 GFLOP/s, QD8 / QS8 VNNI convs several x that)
@@ -150,42 +153,48 @@ def _filter_and_bias(f, b, cout, kdim):
 
 
 def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
-    """cout <= 8, one group, one thread: two output pixels per 16-lane vector
-    (kernels/gemm_n8.py; same bits as the packed GEMM).  wb: _filter_and_bias."""
+    """cout <= 8, one group, one thread: output rows r and r + ceil(oh / 2) share each
+    16-lane vector, read from a zero-padded, row-interleaved band of the input
+    (kernels/gemm_n8.py conv2d_f32_n8_rows2_minmax; no im2col, same bits as the
+    packed GEMM).  wb: _filter_and_bias."""
     kdim = kh * kw * cin
     m = batch * oh * ow
     wp = np.zeros((kdim + 1) * 16, F32)
     pack_n8(*wb, wp)
-    mb = max(2, IM2COL_BLOCK_FLOATS // kdim // 2 * 2)
-    mb = min(mb, m + m % 2)
+    geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
+    _, wq, band, nr = rows2_band(*geo[12:14], *geo[3:10], np.int64(N8_BAND_FLOATS))
+    offs = np.zeros(kdim, np.int64)
+    rows2_offsets(geo[3], geo[5], geo[8], geo[9], wq, offs)
     rnd = ctx.settings.fp16
 
     def bind(ins, outs, ws):
         xf, of, wsf = ins[0].reshape(-1), outs[0].reshape(-1), ws[0]
-        return bound_kernel(conv2d_f32_n8_minmax, xf, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout,
-                            wp, mb, lo, hi, wsf, of, rnd)
+        return bound_kernel(conv2d_f32_n8_rows2_minmax, xf, *geo, wp, offs, band, lo, hi, wsf, of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * m * cout * kdim, rounds_fp16=rnd,
-                   workspace=[((mb * kdim,), F32)])
+                   workspace=[((int(nr * wq * 2 * cin),), F32)])
 
 
 def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
     """Few input channels (an RGB first layer), one group, one thread: the GEMM's
-    A operand read straight from the image (kernels/conv_direct.py; same bits).
+    A operand read straight from a zero-padded band of input rows, no border paths
+    (kernels/conv_direct.py conv2d_direct_pad_f32_minmax; same bits).
     wb: _filter_and_bias."""
     kdim = kh * kw * cin
     np_ = np.int64(-(-cout // 32) * 32)
     wp = np.zeros((kdim + 1) * np_, F32)
     pack_direct(*wb, np_, wp)
-    tabs = [np.zeros(kdim, np.int64) for _ in range(4)]
-    direct_offsets(np.int64(w), np.int64(cin), np.int64(kh), np.int64(kw), np.int64(dh), np.int64(dw), *tabs)
     geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
+    wq, band, nr = pad_band(*geo[12:14], *geo[3:10], np.int64(DIRECT_BAND_FLOATS))
+    tabs = [np.zeros(kdim, np.int64) for _ in range(4)]
+    direct_offsets(wq, geo[3], geo[4], geo[5], geo[8], geo[9], *tabs)
+    offs = tabs[0]
     rnd = ctx.settings.fp16
 
     def bind(ins, outs, ws):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-        return bound_kernel(conv2d_direct_f32_minmax, xf, *geo, wp, np_, *tabs, lo, hi, of, rnd)
+        return bound_kernel(conv2d_direct_pad_f32_minmax, xf, *geo, wp, np_, offs, band, lo, hi, ws[0], of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * batch * oh * ow * cout * kdim,
-                   rounds_fp16=rnd)
+                   rounds_fp16=rnd, workspace=[((int(nr * wq * cin),), F32)])
 
 
 QD8_IM2COL_BLOCK_BYTES = 262144      # uint8 im2col rows per block (L2 is 1 MB)

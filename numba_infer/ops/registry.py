@@ -147,11 +147,15 @@ def lowering(*ops, versions=(1, 1000)):
     return deco
 
 
+INTERNAL = "NI_"          # ops that only numba_infer/fuse.py creates (builtin_code -1), never a file
+
+
 def find(node: Node) -> Registration:
-    reg = LOWERINGS.get(node.op)
+    internal = node.op.startswith(INTERNAL) and node.builtin_code == -1
+    reg = LOWERINGS.get(node.op) if internal or not node.op.startswith(INTERNAL) else None
     if reg is None:
         raise UnsupportedError(f"op {node.index}: {node.op} is not supported by numba_infer. "
-                               f"Supported ops: {', '.join(sorted(LOWERINGS))}")
+                               f"Supported ops: {', '.join(supported_ops())}")
     lo, hi = reg.versions
     if not lo <= node.version <= hi:
         raise UnsupportedError(f"op {node.index}: {node.op} version {node.version} is not supported "
@@ -160,4 +164,5 @@ def find(node: Node) -> Registration:
 
 
 def supported_ops():
-    return sorted(LOWERINGS)
+    """The TFLite ops (builtin and custom names) numba_infer runs."""
+    return sorted(op for op in LOWERINGS if not op.startswith(INTERNAL))

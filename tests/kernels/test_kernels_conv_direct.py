@@ -71,3 +71,59 @@ def test_conv_direct(case, rnd):
     RCD.conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wr, np_, *rtabs,
                                  lo, hi, ref)
     np.testing.assert_allclose(got[:m * cout], ref, rtol=1e-5, atol=1e-5 * np.sqrt(k))
+
+
+PAD_CASES = CASES + [(1, 64, 64, 3, 16, 3, 3, 2, 2, 1, 1, 0, 0), (1, 9, 40, 3, 16, 3, 3, 1, 1, 1, 1, 1, 1),
+                     (1, 5, 12, 3, 8, 3, 3, 1, 1, 1, 1, 1, 1), (2, 4, 5, 4, 24, 3, 3, 1, 1, 1, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("case", PAD_CASES, ids=str)
+@pytest.mark.parametrize("rnd", [False, True])
+def test_conv_direct_pad(case, rnd):
+    """The padded-band variant: the GEMM's bits on every tile path (16-pixel tiles with
+    an overlapping 16- or 8-pixel last tile, 8x32 tiles, single pixels when ow < 8),
+    several bands (a small band budget), batch 2, fp16 rounding."""
+    batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl = case
+    oh = (h + 2 * pt - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + 2 * pl - (kw - 1) * dw - 1) // sw + 1
+    rng = np.random.default_rng(sum(case) + rnd)
+    scale = 300 if rnd else 1
+    x = (rng.standard_normal(batch * h * w * cin) * scale).astype(F32)
+    if not rnd:
+        x[len(x) // 3] = np.nan
+    k = kh * kw * cin
+    W = (rng.standard_normal((cout, k)) * scale).astype(F32)
+    b = rng.standard_normal(cout).astype(F32)
+    lo, hi = (F32(-1e5), F32(np.inf)) if rnd else (F32(-2), F32(3))
+    geo = (I(batch), I(h), I(w), I(cin), I(kh), I(kw), I(sh), I(sw), I(dh), I(dw), I(pt), I(pl), I(oh), I(ow))
+    m = batch * oh * ow
+    tile = G.choose_tile(m, cout)
+    want = np.zeros(m * cout, F32)
+    G.conv2d_f32_f32_f32_minmax(x, *geo, I(1), I(cout), I(tile), packed_gemm(W, b, tile), I(G.TILES[tile][0]), lo, hi,
+                                np.zeros(G.TILES[tile][0] * k, F32), want, rnd)
+    np_ = -(-cout // 32) * 32
+    wp = np.zeros((k + 1) * np_, F32)
+    CD.pack_direct(W, b, I(np_), wp)
+    floats = 2000 if sum(case) % 2 else 16384
+    bargs = (oh, ow, cin, kh, kw, sh, sw, dh, dw, floats)
+    wq, band, nr = CD.pad_band(*(I(v) for v in bargs))
+    assert (wq, band, nr) == RCD.pad_band(*bargs)
+    tabs = [np.zeros(k, np.int64) for _ in range(4)]
+    CD.direct_offsets(wq, I(cin), I(kh), I(kw), I(dh), I(dw), *tabs)
+    xp = np.full(nr * wq * cin + 3, np.nan, F32)
+    got = np.full(m * cout + 5, np.nan, F32)
+    CD.conv2d_direct_pad_f32_minmax(x, *geo, I(cout), wp, I(np_), tabs[0], band, lo, hi, xp, got, rnd)
+    np.testing.assert_array_equal(got[:m * cout], want)
+    assert np.isnan(got[m * cout:]).all() and np.isnan(xp[nr * wq * cin:]).all()
+    r0 = (oh - 1) // band * band                      # the last band written, against its twin
+    nlast = (oh - 1 - r0) * sh + (kh - 1) * dh + 1
+    rb = np.zeros(nlast * wq * cin, F32)
+    RCD.pad_rows_f32(x, batch - 1, h, w, cin, pt, pl, r0 * sh, nlast, wq, rb)
+    np.testing.assert_array_equal(xp[:rb.size], rb)
+    if rnd:
+        assert np.isinf(got[:m * cout]).any()
+        return
+    ref = np.zeros(m * cout, F32)
+    RCD.conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_,
+                                     tabs[0], band, lo, hi, None, ref)
+    np.testing.assert_allclose(got[:m * cout], ref, rtol=1e-5, atol=1e-5 * np.sqrt(k))

@@ -230,16 +230,23 @@ def test_dw_qs8_threads(calls, case, dm, numerics):
 
 
 def test_single_thread_default_binds_serial(calls):
-    """num_threads=None means one thread: serial kernels, even for large ops."""
+    """num_threads=None means one thread: serial kernels, even for large ops,
+    whatever Numba's thread count was left at (one-thread runs do not pay
+    numba.set_num_threads: no kernel they call reads it)."""
     rng = np.random.default_rng(0)
     model, feeds = f32_conv_model(rng, CONV_CASES[1])
-    numba_infer.load(model, progress=False)(*feeds)
-    it = numba_infer.Interpreter(model_content=model)
-    it.allocate_tensors()
-    it.set_tensor(it.get_input_details()[0]["index"], feeds[0])
-    it.invoke()
-    assert not calls
-    assert numba.get_num_threads() == 1
+    top = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(top)
+    try:
+        numba_infer.load(model, progress=False)(*feeds)
+        it = numba_infer.Interpreter(model_content=model)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], feeds[0])
+        it.invoke()
+        assert not calls
+        assert numba.get_num_threads() == top
+    finally:
+        numba.set_num_threads(1)
 
 
 def test_resolve_threads():
