@@ -2,12 +2,15 @@
 
 With cin = 1..4 the im2col rows are short runs (kw*cin floats per filter row)
 and building them costs as much as the GEMM that follows.  Here the GEMM's A
-operand is read straight from the image: for a tile of MR = 8 consecutive
-output pixels of one output row whose taps are all inside the image, the
-value of pixel i at column k = (ky, kx, c) of the im2col row is
-x[xb + i*sw*cin + offs[k]] with offs[k] = (ky*dh*W + kx*dw)*cin + c, fixed at
-prepare.  Pixels with a tap outside the image (the border) take a per-pixel
-path that reads 0 for those taps, as im2col's zero padding does.
+operand is read straight from the input, with no border paths: per band of
+output rows, the input rows the band needs are copied once, zero-padded, into
+a small buffer wq = (ow - 1)*sw + (kw - 1)*dw + 1 columns wide (``pad_rows_f32``,
+``pad_band``).  The value of output pixel i (of a tile of consecutive pixels
+of one output row) at im2col column k = (ky, kx, c) is then
+xp[xb + i*sw*cin + offs[k]] with offs[k] = (ky*dh*wq + kx*dw)*cin + c, fixed at
+prepare (``direct_offsets``).  Register tiles: 2*MR pixels x 16 channels
+(``_tile16``), MR pixels x 32 channels (``_tile8``), one pixel (``_tile1``, ow < MR);
+the last tile of a row overlaps the one before.
 
 Accumulation per output element: the bias, then one FMA per column k in k order
 (ky, kx, c) -- the im2col + GEMM order (and XNNPack's), zero taps included, so
@@ -39,16 +42,13 @@ def pack_direct(w, bias, np_, out):
 
 
 @kernel
-def direct_offsets(w, cin, kh, kw, dh, dw, offs, tky, tkx, tc):
-    """offs[k] = (ky*dh*w + kx*dw)*cin + c and the tap (ky, kx, c) of each column k."""
+def direct_offsets(w, cin, kh, kw, dh, dw, offs):
+    """offs[k] = (ky*dh*w + kx*dw)*cin + c for each im2col column k = (ky, kx, c) (w: the row width)."""
     k = 0
     for ky in range(kh):
         for kx in range(kw):
             for c in range(cin):
                 offs[k] = (ky * dh * w + kx * dw) * cin + c
-                tky[k] = ky
-                tkx[k] = kx
-                tc[k] = c
                 k += 1
 
 
@@ -172,63 +172,6 @@ def _tile16(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, cout, n):
 
 
 @kernel(fastmath=FAST_F32)
-def _pixel(x, b, h, w, cin, iy0, ix0, dh, dw, k, tky, tkx, tc, wp, np_, jb, vlo, vhi, rnd, out, ob, n):
-    """One output pixel whose window may leave the image: taps outside read 0."""
-    a0 = vload(wp, jb)
-    a1 = vload(wp, jb + 16)
-    zero = vzero()
-    for kk in range(k):
-        iy = iy0 + tky[kk] * dh
-        ix = ix0 + tkx[kk] * dw
-        if 0 <= iy < h and 0 <= ix < w:
-            v = vbroadcast(x, ((b * h + iy) * w + ix) * cin + tc[kk])
-        else:
-            v = zero
-        a0 = vfma(v, vload(wp, (kk + 1) * np_ + jb), a0)
-        if n > 16:
-            a1 = vfma(v, vload(wp, (kk + 1) * np_ + jb + 16), a1)
-    _store2(out, ob, n, a0, a1, vlo, vhi, rnd)
-
-
-@kernel(fastmath=FAST_F32)
-def conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
-                             tky, tkx, tc, lo, hi, out, rnd=False):
-    """NHWC conv2d, one group, A read from the image (module docstring).
-    x, out flat; wp: pack_direct; offs / tky / tkx / tc: direct_offsets."""
-    k = kh * kw * cin
-    vlo = vsplat(lo)
-    vhi = vsplat(hi)
-    ps = sw * cin
-    # output columns whose taps are all inside the image horizontally
-    oxa = min(ow, max(0, -(-pl // sw)))
-    oxb = oxa
-    while oxb < ow and (oxb * sw - pl + (kw - 1) * dw) < w:
-        oxb += 1
-    for b in range(batch):
-        for oy in range(oh):
-            iy0 = oy * sh - pt
-            rowin = iy0 >= 0 and iy0 + (kh - 1) * dh < h
-            ob = ((b * oh + oy) * ow) * cout
-            for jb in range(0, cout, 32):
-                n = min(32, cout - jb)
-                ox = 0
-                while ox < ow:
-                    if rowin and n <= 16 and ox >= oxa and ox + 2 * MR <= oxb:
-                        xb = ((b * h + iy0) * w + ox * sw - pl) * cin
-                        _tile16(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob + ox * cout + jb, cout, n)
-                        ox += 2 * MR
-                    elif rowin and n > 16 and ox >= oxa and ox + MR <= oxb:
-                        xb = ((b * h + iy0) * w + ox * sw - pl) * cin
-                        _tile8(x, xb, ps, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob + ox * cout + jb, cout, n)
-                        ox += MR
-                    else:
-                        _pixel(x, b, h, w, cin, iy0, ox * sw - pl, dh, dw, k, tky, tkx, tc, wp, np_, jb, vlo, vhi,
-                               rnd, out, ob + ox * cout + jb, n)
-                        ox += 1
-
-
-# ---------------------------------------------------------------- padded-band variant (no border paths)
-@kernel(fastmath=FAST_F32)
 def pad_rows_f32(x, b, h, w, cin, pt, pl, i0, nr, wq, out):
     """out[(i * wq + j) * cin + c] = x[b, i0 + i - pt, j - pl, c] (0 where that is outside
     the image) for i < nr, j < wq: a zero-padded band of input rows.  x flat NHWC."""
@@ -282,11 +225,12 @@ def _tile1(x, p, offs, k, wp, np_, jb, vlo, vhi, rnd, out, ob, n):
 @kernel(fastmath=FAST_F32)
 def conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
                                  band, lo, hi, xp, out, rnd=False):
-    """conv2d_direct_f32_minmax without border paths: per band of output rows the
-    zero-padded input rows are copied into xp (pad_rows_f32), and every pixel runs a
-    register tile straight from xp (the last tile of a row overlaps the one before).
-    Same accumulation, hence the same bits.  offs: direct_offsets with the padded
-    width wq = pad_band(...)[0]; xp: pad_band's nr * wq * cin floats."""
+    """NHWC conv2d, one group, A read from a zero-padded band (module docstring): per
+    band of output rows the padded input rows are copied into xp (pad_rows_f32), and
+    every pixel runs a register tile straight from xp (the last tile of a row overlaps
+    the one before).  x, out flat; wp: pack_direct; offs: direct_offsets with the
+    padded width wq = pad_band(...)[0]; band: pad_band's; xp: pad_band's nr * wq * cin
+    floats."""
     k = kh * kw * cin
     vlo = vsplat(lo)
     vhi = vsplat(hi)

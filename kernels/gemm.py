@@ -286,30 +286,63 @@ def batch_matmul_f32_f32_f32_nat(tile, m, n, k, a, a_idx, b, b_idx, c, rnd=False
     values.  No packing: the microkernels read B's rows with stride n and
     start from +0.0 (bias-free), one FMA per k in k order, the same bits as
     batch_matmul_f32_f32_f32 on packed B with zero bias (XNNPack's order)."""
+    for bi in range(a_idx.shape[0]):
+        _matmul_nat(tile, m, n, k, a, a_idx[bi] * m * k, k, b, b_idx[bi] * k * n, n, c, bi * m * n, n, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def _matmul_nat(tile, m, n, k, a, ab, lda, b, bb, ldb, c, cb, ldc, rnd):
+    """One matrix of batch_matmul_f32_f32_f32_nat: A at a[ab:] (rows lda
+    apart), B at b[bb:] ([k, n], rows ldb apart), C at c[cb:] (rows ldc apart)."""
     mrt = tile_mr(tile)
     nr = tile_nr(tile)
     mcb = 192 if tile == TILE_6x64 else 196
     npan = n // nr
     lo = np.float32(-np.inf)
     hi = np.float32(np.inf)
-    for bi in range(a_idx.shape[0]):
-        ab = a_idx[bi] * m * k
-        bb = b_idx[bi] * k * n
-        cb = bi * m * n
-        for i0 in range(0, m, mcb):
-            mc = min(mcb, m - i0)
-            p0 = 0
-            while True:             # K blocks; runs once when k == 0
-                kc = min(KC, k - p0)
-                first = p0 == 0
-                last = p0 + kc >= k
-                for jp in range(npan):
-                    for ir in range(0, mc, mrt):
-                        _ukr(tile, min(mrt, mc - ir), nr, kc, a, ab + (i0 + ir) * k + p0, k, b, -1,
-                             bb + p0 * n + jp * nr, n, first, last, lo, hi, rnd, c, cb + (i0 + ir) * n + jp * nr, n)
-                p0 += kc
-                if p0 >= k:
-                    break
+    for i0 in range(0, m, mcb):
+        mc = min(mcb, m - i0)
+        p0 = 0
+        while True:             # K blocks; runs once when k == 0
+            kc = min(KC, k - p0)
+            first = p0 == 0
+            last = p0 + kc >= k
+            for jp in range(npan):
+                for ir in range(0, mc, mrt):
+                    _ukr(tile, min(mrt, mc - ir), nr, kc, a, ab + (i0 + ir) * lda + p0, lda, b, -1,
+                         bb + p0 * ldb + jp * nr, ldb, first, last, lo, hi, rnd, c, cb + (i0 + ir) * ldc + jp * nr, ldc)
+            p0 += kc
+            if p0 >= k:
+                break
+
+
+@kernel(fastmath=FAST_F32)
+def batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd=False):
+    """c = a @ b per batch i < len(a_off) on strided views, B read in place:
+    A_i at a[a_off[i]:] ([m, k], rows lda apart), B_i at b[b_off[i]:] ([k, n],
+    rows ldb apart, n a multiple of the tile's NR), C_i at c[c_off[i]:] ([m,
+    n], rows ldc apart).  Lets BATCH_MATMUL read and write through the
+    TRANSPOSEs around it (the head split/merge of attention) without copies;
+    the same bits as batch_matmul_f32_f32_f32_nat on transposed copies."""
+    for i in range(a_off.shape[0]):
+        _matmul_nat(tile, m, n, k, a, a_off[i], lda, b, b_off[i], ldb, c, c_off[i], ldc, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off, lda, w, w_off, sn, sk, bias, wp, c, c_off, ldc,
+                                    rnd=False):
+    """c = a @ W^T per batch i < len(a_off): A_i as batch_matmul_f32_strided_nat;
+    W_i element (j, kk) at w[w_off[i] + j*sn + kk*sk] is packed into wp (one
+    matrix, packed_size(n, k, NR)) with bias (zeros for BATCH_MATMUL), unless
+    it is the previous batch's matrix; C_i at c[c_off[i]:] rows ldc apart.
+    The same bits as batch_matmul_f32_f32_f32 on packed transposed copies."""
+    nr = tile_nr(tile)
+    lo = np.float32(-np.inf)
+    hi = np.float32(np.inf)
+    for i in range(a_off.shape[0]):
+        if i == 0 or w_off[i] != w_off[i - 1]:
+            pack_gemm_f32(w, w_off[i], sn, sk, n, k, bias, nr, wp)
+        gemm_f32_f32_f32_minmax(tile, m, n, k, a[a_off[i]:], lda, wp, lo, hi, c[c_off[i]:], ldc, rnd)
 
 
 # ---------------------------------------------------------------- conv2d

@@ -1,6 +1,7 @@
 """prepare (once) -> Plan; Plan.run (many).
 
-prepare walks the validated graph in order and, for every node:
+prepare first replaces op chains that have a fused kernel by one node (fuse.py),
+then walks the nodes in order and, for every node:
 shape inference and kernel choice (the op's lowering), constant folding
 (a node whose inputs are all constant runs once, here), then plans memory
 (tensors whose lifetimes do not overlap share one arena; reshape-like ops
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import ops  # noqa: F401  (registers every lowering)
+from .fuse import fuse
 from .errors import InputError, ModelValidationError, NumbaInferError, UnsupportedError
 from .graph import Graph
 # 16 lanes at a time: vcvtps2ph/vcvtph2ps where the target has F16C, else a portable sequence
@@ -145,7 +147,8 @@ def prepare(graph: Graph, input_shapes: dict | None = None, settings: Settings |
         infos[ti] = replace(infos[ti], shape=_check_shape(shape, f"input {infos[ti].name!r}"))
 
     runtime = []              # (node, lowered, out specs)
-    for node in graph.nodes:
+    # graph -> fuse -> lower: op chains with a fused kernel become one node (fuse.py)
+    for node in fuse(graph, settings, keep):
         ins = [None if i == -1 else infos[i] for i in node.inputs]
         if settings.precision in ("qd8-f32", "qd8-f16"):
             ins = quantize_weights_at_load(node, ins)

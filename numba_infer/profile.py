@@ -25,7 +25,8 @@ class Profile(list):
     shape/dtype (first output), inputs/outputs (shapes of all operands).
     Attributes: total_ms (sum of time_ms), measured_ms (median of plain,
     unprofiled runs), runs, kept_runs, folded (op indices constant-folded at
-    prepare, which never run).
+    prepare, which never run), fused ({first op index: op indices} of the
+    fused ops of numba_infer/fuse.py, each profiled as one record).
     """
 
     total_ms: float = 0.0
@@ -33,6 +34,7 @@ class Profile(list):
     runs: int = 0
     kept_runs: int = 0
     folded: tuple = ()
+    fused: dict | None = None
     title: str = ""
 
     # -- aggregates -------------------------------------------------------------------
@@ -57,6 +59,7 @@ class Profile(list):
         """A JSON-able summary (the ``--json`` document of ``numba-infer bench --profile``)."""
         return {"title": self.title, "runs": self.runs, "kept_runs": self.kept_runs, "total_ms": self.total_ms,
                 "measured_ms": self.measured_ms, "folded_ops": list(self.folded),
+                "fused_ops": {str(k): list(v) for k, v in (self.fused or {}).items()},
                 "ops": [{k: (list(v) if isinstance(v, tuple) else v) for k, v in r.items()} for r in self],
                 "by_type": self.by_type()}
 
@@ -92,7 +95,9 @@ class Profile(list):
         lines += section("Run Order", self)
         lines += [""] + section("Top by Computation Time", self.top(top))
         lines += ["", f"Number of nodes executed: {len(self)}"
-                  + (f" ({len(self.folded)} more constant-folded at prepare)" if self.folded else "")]
+                  + (f" ({len(self.folded)} more constant-folded at prepare)" if self.folded else "")
+                  + (f"; {len(self.fused)} of them fused ops standing for "
+                     f"{sum(len(v) for v in self.fused.values())} of the model's" if self.fused else "")]
         lines.append(f"{'=' * 30} Summary by node type {'=' * 30}")
         lines.append(f"\t{'[Node type]':>24}\t{'[count]':>7}\t{'[avg ms]':>9}\t{'[avg %]':>8}\t{'[cdf %]':>8}\t{'[GFLOP/s]':>9}")
         cdf = 0.0
@@ -146,7 +151,12 @@ def profile_plan(plan, runs=10, progress=None, title=""):
     prof.measured_ms = float(np.median(whole) * 1e3)
     prof.runs, prof.kept_runs = runs, int(kept.sum())
     prof.title = title
-    stepped = {s.node.index for s in steps}
+    stepped, prof.fused = set(), {}
+    for s in steps:
+        fused = (s.node.options or {}).get("fused") if s.node.op.startswith("NI_") else None
+        stepped.update(fused or (s.node.index,))
+        if fused:
+            prof.fused[s.node.index] = tuple(fused)
     prof.folded = tuple(n.index for n in plan.graph.nodes if n.index not in stepped)
     infos = plan.infos
     for k, (step, ms) in enumerate(zip(steps, mean)):

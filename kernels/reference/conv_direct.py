@@ -12,25 +12,9 @@ def pack_direct(w, bias, np_, out):
     out[:] = rows.reshape(-1)
 
 
-def direct_offsets(w, cin, kh, kw, dh, dw, offs, tky, tkx, tc):
+def direct_offsets(w, cin, kh, kw, dh, dw, offs):
     ky, kx, c = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(cin), indexing="ij")
-    tky[:], tkx[:], tc[:] = ky.reshape(-1), kx.reshape(-1), c.reshape(-1)
-    offs[:] = (tky * dh * w + tkx * dw) * cin + tc
-
-
-def conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
-                             tky, tkx, tc, lo, hi, out, rnd=False):
-    k = kh * kw * cin
-    m = batch * oh * ow
-    col = np.zeros(m * k, np.float32)
-    im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, 0, cin, 0, m, col)
-    rows = wp.reshape(k + 1, np_)
-    r = col.reshape(m, k).astype(np.float64) @ rows[1:, :cout].astype(np.float64) + rows[0, :cout]
-    r = np.clip(r, lo, hi).astype(np.float32)
-    if rnd:
-        with np.errstate(over="ignore"):
-            r = r.astype(np.float16).astype(np.float32)
-    out[:m * cout] = r.reshape(-1)
+    offs[:] = ((ky * dh * w + kx * dw) * cin + c).reshape(-1)
 
 
 def pad_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, floats):
@@ -53,5 +37,14 @@ def pad_rows_f32(x, b, h, w, cin, pt, pl, i0, nr, wq, out):
 
 def conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
                                  band, lo, hi, xp, out, rnd=False):
-    conv2d_direct_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, None, None,
-                             None, None, lo, hi, out, rnd)
+    k = kh * kw * cin
+    m = batch * oh * ow
+    col = np.zeros(m * k, np.float32)
+    im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, 0, cin, 0, m, col)
+    rows = wp.reshape(k + 1, np_)
+    r = col.reshape(m, k).astype(np.float64) @ rows[1:, :cout].astype(np.float64) + rows[0, :cout]
+    r = np.clip(r, lo, hi).astype(np.float32)
+    if rnd:
+        with np.errstate(over="ignore"):
+            r = r.astype(np.float16).astype(np.float32)
+    out[:m * cout] = r.reshape(-1)

@@ -17,52 +17,6 @@ def _unpack(wp, n, k):
     return rows[1:].T, rows[0]              # W (n, k), bias (n,)
 
 
-def interleave_rows2(a, lda, m, k, out):
-    rows = np.stack([a[i * lda:i * lda + k] for i in range(m)] or [np.zeros(k, np.float32)])
-    if m % 2:
-        rows = np.concatenate([rows, rows[-1:]])
-    out[:rows.size] = rows.reshape(len(rows) // 2, 2, k).transpose(0, 2, 1).reshape(-1)
-
-
-def _deinterleave(a2, m, k):
-    if k == 0:
-        return np.zeros((m, 0), np.float32)
-    pairs = a2[:(m + 1) // 2 * 2 * k].reshape((m + 1) // 2, k, 2).transpose(0, 2, 1).reshape(-1, k)
-    return pairs[:m]
-
-
-def gemm_f32_n8_minmax(m, n, k, a2, w, lo, hi, c, ldc, rnd=False):
-    W, bias = _unpack(w, n, k)
-    A = _deinterleave(a2, m, k).astype(np.float64)
-    r = np.clip(A @ W.T.astype(np.float64) + bias, lo, hi).astype(np.float32)
-    if rnd:
-        with np.errstate(over="ignore"):           # beyond 65504: inf, as fp16 emulation
-            r = r.astype(np.float16).astype(np.float32)
-    for i in range(m):
-        c[i * ldc:i * ldc + n] = r[i]
-
-
-def im2col_pairs_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, r0, nrows, out):
-    kdim = kh * kw * cin
-    col = np.zeros(nrows * kdim, np.float32)
-    im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, 0, cin, r0, nrows, col)
-    interleave_rows2(col, kdim, nrows, kdim, out)
-
-
-def conv2d_f32_n8_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, mb, lo, hi, ws,
-                         out, rnd=False):
-    kdim = kh * kw * cin
-    m = batch * oh * ow
-    col = np.zeros(m * kdim, np.float32)
-    im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, 0, cin, 0, m, col)
-    W, bias = _unpack(wp, cout, kdim)
-    r = np.clip(col.reshape(m, kdim).astype(np.float64) @ W.T.astype(np.float64) + bias, lo, hi).astype(np.float32)
-    if rnd:
-        with np.errstate(over="ignore"):           # beyond 65504: inf, as fp16 emulation
-            r = r.astype(np.float16).astype(np.float32)
-    out[:m * cout] = r.reshape(-1)
-
-
 def rows2_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, floats):
     hs = (oh + 1) // 2
     wq = (ow - 1) * sw + (kw - 1) * dw + 1
@@ -90,5 +44,13 @@ def pad_rows2_f32(x, b, h, w, cin, pt, pl, i0, nr, hs, wq, out):
 
 def conv2d_f32_n8_rows2_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs, band,
                                lo, hi, xp, out, rnd=False):
-    conv2d_f32_n8_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, 2, lo, hi, None,
-                         out, rnd)
+    kdim = kh * kw * cin
+    m = batch * oh * ow
+    col = np.zeros(m * kdim, np.float32)
+    im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, 0, cin, 0, m, col)
+    W, bias = _unpack(wp, cout, kdim)
+    r = np.clip(col.reshape(m, kdim).astype(np.float64) @ W.T.astype(np.float64) + bias, lo, hi).astype(np.float32)
+    if rnd:
+        with np.errstate(over="ignore"):           # beyond 65504: inf, as fp16 emulation
+            r = r.astype(np.float16).astype(np.float32)
+    out[:m * cout] = r.reshape(-1)

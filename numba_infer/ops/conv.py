@@ -185,9 +185,8 @@ def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl
     pack_direct(*wb, np_, wp)
     geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
     wq, band, nr = pad_band(*geo[12:14], *geo[3:10], np.int64(DIRECT_BAND_FLOATS))
-    tabs = [np.zeros(kdim, np.int64) for _ in range(4)]
-    direct_offsets(wq, geo[3], geo[4], geo[5], geo[8], geo[9], *tabs)
-    offs = tabs[0]
+    offs = np.zeros(kdim, np.int64)
+    direct_offsets(wq, geo[3], geo[4], geo[5], geo[8], geo[9], offs)
     rnd = ctx.settings.fp16
 
     def bind(ins, outs, ws):

@@ -270,3 +270,58 @@ def test_simd_primitives():
         assert s == a[16:16 + k].sum()
         np.testing.assert_array_equal(out[:k], np.clip(a[:k] * 2 + a[1], -4, 4))
         assert np.all(out[k:] == 99)
+
+
+@pytest.mark.parametrize("tile", ALL_TILES)
+@pytest.mark.parametrize("s,h,d,t", [(64, 4, 32, 64), (7, 3, 16, 5), (1, 2, 32, 1), (13, 2, 64, 17)])
+def test_batch_matmul_strided_attention(rng, tile, s, h, d, t):
+    """Attention through its head transposes, read and written in place:
+    scores_h = Q[:, h, :] @ K[:, h, :]^T (packed W rows straight from K) and
+    out[:, h, :] = P_h @ V[:, h, :] (B read in place, rows H*D apart), both
+    bit-identical to the unstrided kernels on transposed copies (what the
+    unfused TRANSPOSE + BATCH_MATMUL ops compute), and close to the twins."""
+    nr = G.TILES[tile][1]
+    q = rng.standard_normal(s * h * d).astype(np.float32)        # [s, h, d]
+    kx = rng.standard_normal(t * h * d).astype(np.float32)       # [t, h, d]
+    off = np.arange(h, dtype=np.int64) * d
+    # scores [h, s, t] (contiguous) from strided Q and K
+    got = np.full(h * s * t + 3, 7, np.float32)
+    ref = got.copy()
+    wp = np.zeros(G.packed_size(t, d, nr), np.float32)
+    zero = np.zeros(t, np.float32)
+    c_off = np.arange(h, dtype=np.int64) * s * t
+    G.batch_matmul_f32_strided_packed(tile, s, t, d, q, off, h * d, kx, off, h * d, 1, zero, wp, got, c_off, t)
+    R.batch_matmul_f32_strided_packed(tile, s, t, d, q, off, h * d, kx, off, h * d, 1, zero, wp, ref, c_off, t)
+    Q = q.reshape(s, h, d).transpose(1, 0, 2).copy().reshape(-1)
+    K = kx.reshape(t, h, d).transpose(1, 2, 0).copy().reshape(-1)  # [h, d, t]
+    exp = np.full_like(got, 7)
+    wpk = np.zeros(h * G.packed_size(t, d, nr), np.float32)
+    G.pack_gemm_f32_batched(K, h, 1, t, t, d, zero, nr, wpk)
+    idx = np.arange(h)
+    G.batch_matmul_f32_f32_f32(tile, s, t, d, Q, idx, wpk, idx, exp)
+    np.testing.assert_array_equal(got.view(np.int32), exp.view(np.int32))
+    scale = np.abs(Q.reshape(h, s, d)).astype(np.float64) @ np.abs(K.reshape(h, d, t))
+    check_close(got[:-3], ref[:-3], scale.reshape(-1), d)
+    assert np.all(got[-3:] == 7)
+    # out[s, h, d] (head merge) = P_h [s, t] @ V[:, h, :] ([t, d] rows h*d apart), when d fits the tile
+    if d % nr:
+        return
+    p = rng.standard_normal(h * s * t).astype(np.float32)
+    v = rng.standard_normal(t * h * d).astype(np.float32)
+    o = np.full(s * h * d + 3, 7, np.float32)
+    o_ref = o.copy()
+    p_off = np.arange(h, dtype=np.int64) * s * t
+    G.batch_matmul_f32_strided_nat(tile, s, d, t, p, p_off, t, v, off, h * d, o, off, h * d)
+    R.batch_matmul_f32_strided_nat(tile, s, d, t, p, p_off, t, v, off, h * d, o_ref, off, h * d)
+    V = v.reshape(t, h, d).transpose(1, 0, 2).copy().reshape(-1)
+    o2 = np.empty(h * s * d, np.float32)
+    G.batch_matmul_f32_f32_f32_nat(tile, s, d, t, p, idx, V, idx, o2)
+    exp2 = o2.reshape(h, s, d).transpose(1, 0, 2).reshape(-1)
+    np.testing.assert_array_equal(o[:-3].view(np.int32), exp2.view(np.int32))
+    scale = np.abs(p.reshape(h, s, t)).astype(np.float64) @ np.abs(V.reshape(h, t, d))
+    check_close(o[:-3], o_ref[:-3], scale.transpose(1, 0, 2).reshape(-1), t)
+    assert np.all(o[-3:] == 7)
+    o3, o4 = np.empty_like(o), np.empty(h * s * d, np.float32)           # fp16 rounding in the epilogue
+    G.batch_matmul_f32_strided_nat(tile, s, d, t, p, p_off, t, v, off, h * d, o3, off, h * d, True)
+    G.batch_matmul_f32_f32_f32_nat(tile, s, d, t, p, idx, V, idx, o4, True)
+    np.testing.assert_array_equal(o3[:-3].view(np.int32), o4.reshape(h, s, d).transpose(1, 0, 2).reshape(-1).view(np.int32))

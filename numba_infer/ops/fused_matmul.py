@@ -1,0 +1,173 @@
+"""NI_BATCH_MATMUL: float BATCH_MATMUL reading and writing through TRANSPOSEs.
+
+numba_infer/fuse.py (fuse_transposed_matmul) folds the TRANSPOSEs that feed a
+float BATCH_MATMUL, and the one that consumes it, into the matmul: attention's
+head split ([B, S, H, D] -> [B, H, S, D], K also -> [B, H, D, S]) and head
+merge.  This lowering turns each operand's permutation into element strides:
+A rows (k contiguous), B either read in place as [k, n] rows (n contiguous;
+kernels/gemm.py batch_matmul_f32_strided_nat) or packed one matrix at a time
+from any strides (batch_matmul_f32_strided_packed), and C written straight into
+the transposed output.  Every output is the same chain of FMAs in k order as
+the unfused TRANSPOSE + BATCH_MATMUL (ops/fully_connected.py), so the bits are
+identical (tests/kernels/test_kernels_gemm.py, tests/test_fuse.py).
+
+Node options: perm_a, perm_b, perm_out (None: not transposed), adj_y.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelValidationError
+from ..kernels.gemm import (TILES, batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, choose_tile,
+                            choose_tile_nat, packed_size)
+from .common import bound_kernel, broadcast_shape
+from .registry import Lowered, lowering
+
+F32 = np.dtype(np.float32)
+
+
+def _strides(shape):
+    st, acc = [], 1
+    for d in reversed(shape):
+        st.append(acc)
+        acc *= int(d)
+    return tuple(reversed(st))
+
+
+def _permuted(ctx, shape, perm, what):
+    shape = tuple(int(d) for d in shape)
+    st = _strides(shape)
+    if perm is None:
+        return shape, st
+    if sorted(perm) != list(range(len(shape))):
+        ctx.fail(f"{what} permutation {list(perm)} does not match rank {len(shape)}", ModelValidationError)
+    return tuple(shape[p] for p in perm), tuple(st[p] for p in perm)
+
+
+def batch_offsets(bshape, bstrides, ob):
+    """Element offset of each matrix of a [*bshape] batch (strides bstrides)
+    broadcast to the batch shape ob, flattened in C order (int64)."""
+    nd, pad = len(ob), len(ob) - len(bshape)
+    off = np.zeros((1,) * nd, np.int64)
+    for d, (size, stride) in enumerate(zip(bshape, bstrides)):
+        if size != 1:
+            axis = [1] * nd
+            axis[pad + d] = size
+            off = off + (np.arange(size, dtype=np.int64) * stride).reshape(axis)
+    return np.ascontiguousarray(np.broadcast_to(off, ob).reshape(-1))
+
+
+@lowering("NI_BATCH_MATMUL")
+def batch_matmul_strided(ctx):
+    ctx.expect_inputs(2, 2)
+    x, y = ctx.input(0), ctx.input(1)
+    if x.dtype != F32 or y.dtype != F32:
+        ctx.fail("NI_BATCH_MATMUL takes float32 operands", ModelValidationError)
+    ashape, sa = _permuted(ctx, x.shape, ctx.opt("perm_a"), "lhs")
+    bshape, sb = _permuted(ctx, y.shape, ctx.opt("perm_b"), "rhs")
+    if len(ashape) < 2 or len(bshape) < 2:
+        ctx.fail(f"operands must have rank >= 2, got {list(ashape)} and {list(bshape)}", ModelValidationError)
+    if ctx.opt("adj_y", False):
+        bshape = bshape[:-2] + (bshape[-1], bshape[-2])
+        sb = sb[:-2] + (sb[-1], sb[-2])
+    (m, k), (k2, n) = ashape[-2:], bshape[-2:]
+    if k != k2:
+        ctx.fail(f"contraction dims differ: {list(ashape)} x {list(bshape)}", ModelValidationError)
+    if sa[-1] != 1 and k > 1:
+        ctx.fail("lhs rows are not contiguous", ModelValidationError)
+    ob = broadcast_shape(ctx, ashape[:-2], bshape[:-2])
+    logical = ob + (m, n)
+    po = ctx.opt("perm_out")
+    if po is None:
+        oshape, sc = logical, _strides(logical)
+    else:
+        oshape, _ = _permuted(ctx, logical, po, "output")
+        so = _strides(oshape)
+        sc = tuple(so[list(po).index(a)] for a in range(len(logical)))
+    if sc[-1] != 1 and n > 1:
+        ctx.fail("output rows are not contiguous", ModelValidationError)
+    a_off = batch_offsets(ashape[:-2], sa[:-2], ob)
+    b_off = batch_offsets(bshape[:-2], sb[:-2], ob)
+    c_off = batch_offsets(ob, sc[:-2], ob)
+    lda, ldc = sa[-2], sc[-2]
+    rnd = ctx.settings.fp16
+    lowered = Lowered(outputs=[(oshape, F32)], flops=2 * len(a_off) * m * n * k, rounds_fp16=rnd)
+    tile = choose_tile_nat(m, n) if sb[-1] == 1 or n == 1 else None
+    if tile is not None:
+        ldb = sb[-2]
+
+        def bind(ins, outs, ws):
+            xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
+            return bound_kernel(batch_matmul_f32_strided_nat, tile, m, n, k, xf, a_off, lda, yf, b_off, ldb, of,
+                                c_off, ldc, rnd)
+    else:
+        tile = choose_tile(m, n)
+        nr = TILES[tile][1]
+        sn, sk = sb[-1], sb[-2]            # W element (j, kk) = B[kk, j]
+        zero_bias = np.zeros(n, F32)
+        lowered.workspace = [((packed_size(n, k, nr),), F32)]
+
+        def bind(ins, outs, ws):
+            xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
+            return bound_kernel(batch_matmul_f32_strided_packed, tile, m, n, k, xf, a_off, lda, yf, b_off, sn, sk,
+                                zero_bias, ws[0], of, c_off, ldc, rnd)
+    lowered.bind = bind
+    return lowered
+
+
+@lowering("NI_FULLY_CONNECTED_SHARED")
+def fully_connected_shared(ctx):
+    """Dynamic-range FULLY_CONNECTEDs on one float input (fuse.py
+    fuse_shared_input_fc): inputs x, w1, b1, w2, b2, ...; the rows of x are
+    quantized once (the FC's own quantizer), then each layer's QD8 GEMM runs
+    on them with its packed weights, bias and clamp."""
+    from .fully_connected import (QD8Weights, _gemm_step, _hybrid_bias, hybrid_weight_scales, is_hybrid,
+                                  row_quantizer)
+    from ..kernels import qgemm
+    from .common import act_range_f32, chain
+    fcs = ctx.opt("fcs")
+    if not fcs or len(ctx.inputs) != 1 + 2 * len(fcs):
+        ctx.fail("malformed fused node", ModelValidationError)
+    x = ctx.input(0)
+    layers = []
+    k = None
+    for i, opts in enumerate(fcs):
+        w, b = ctx.input(1 + 2 * i), ctx.optional(2 + 2 * i)
+        if not is_hybrid(x, w) or len(w.shape) != 2:
+            ctx.fail("expects float input and constant int8 [n, k] weights", ModelValidationError)
+        n, kw = (int(d) for d in w.shape)
+        if k is None:
+            k = kw
+            if k == 0 or len(x.shape) == 0 or x.size % k:
+                ctx.fail(f"input {list(x.shape)} cannot be reshaped to [-1, {k}]", ModelValidationError)
+        elif kw != k:
+            ctx.fail("the fused layers differ in input size", ModelValidationError)
+        if b is not None and b.size != n:
+            ctx.fail(f"bias has {b.size} elements, expected {n}", ModelValidationError)
+        m = x.size // k
+        if opts.get("keep_num_dims", False):
+            if x.shape[-1] != k:
+                ctx.fail(f"keep_num_dims needs the last input dim ({x.shape[-1]}) to equal {k}", ModelValidationError)
+            shape = tuple(x.shape[:-1]) + (n,)
+        else:
+            shape = (m, n)
+        wscale, _ = hybrid_weight_scales(ctx, w, n, 0)
+        wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, _hybrid_bias(ctx, b, n), qgemm.choose_qtile(m, n))
+        lo, hi = (np.float32(v) for v in act_range_f32(ctx, int(opts.get("fused_activation_function", 0) or 0)))
+        layers.append((n, shape, wts, lo, hi))
+    m = x.size // k
+    kp = layers[0][2].kp
+    quant = row_quantizer(ctx, bool(fcs[0].get("asymmetric_quantize_inputs", False)))
+    tfl = ctx.settings.numerics == "tflite"
+
+    def bind(ins, outs, ws):
+        xf = ins[0].reshape(-1)
+        q32, sa, za = ws
+        q8 = q32.view(np.uint8)
+        steps = [quant(xf, m, k, kp, q8, sa, za)]
+        for (n, _, wts, lo, hi), o in zip(layers, outs):
+            steps.append(_gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, o.reshape(-1), n))
+        return chain(*steps)
+    return Lowered(outputs=[(shape, F32) for _, shape, _, _, _ in layers], bind=bind,
+                   flops=sum(2 * m * n * k for n, _, _, _, _ in layers),
+                   workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])

@@ -1,0 +1,149 @@
+"""Fusions around matrix products (numba_infer/fuse.py, ops/fused_matmul.py):
+BATCH_MATMUL reading/writing through attention's head TRANSPOSEs, and the
+dynamic-range FULLY_CONNECTEDs that share one input quantization.
+
+Each fusion claims the unfused bits exactly (same FMA chains, same per-row
+quantization), so fused runs are compared with NUMBA_INFER_FUSE=0 runs bit
+for bit, and both with LiteRT.  The attention block is built here, so the
+suite carries its own model; the shared suite's transformers are checked too
+when present.
+"""
+import numpy as np
+import pytest
+
+import numba_infer
+from tests.conftest import SHARED_MODELS
+from tests.tflite_build import ModelBuilder, run_litert
+
+S, H, D = 12, 2, 16
+E = H * D
+
+
+def attention_model(expose_q=False, v_perm=(0, 2, 1, 3)):
+    """x [1, S, E] -> Q, K, V dynamic-range FCs -> heads -> softmax(Q K^T) V -> merged heads."""
+    rng = np.random.default_rng(7)
+    b = ModelBuilder()
+    x = b.input((1, S, E), name="x")
+
+    def fc(name):
+        w = rng.integers(-127, 128, (E, E)).astype(np.int8)
+        wt = b.const(w, name=f"w{name}", scale=rng.uniform(0.002, 0.01, E).astype(np.float32),
+                     zero_point=np.zeros(E, np.int64), quantized_dimension=0)
+        bias = b.const(rng.standard_normal(E).astype(np.float32) * 0.1, name=f"b{name}")
+        y = b.tensor((1, S, E), name=name)
+        b.op("FULLY_CONNECTED", [x, wt, bias], [y], {"keep_num_dims": True})
+        r = b.tensor((1, S, H, D), name=f"{name}r")
+        b.op("RESHAPE", [y, b.const(np.array([1, S, H, D], np.int32))], [r])
+        return r
+
+    def transpose(t, perm, shape, name):
+        y = b.tensor(shape, name=name)
+        b.op("TRANSPOSE", [t, b.const(np.array(perm, np.int32))], [y])
+        return y
+
+    qt = transpose(fc("q"), (0, 2, 1, 3), (1, H, S, D), "qt")
+    kt = transpose(fc("k"), (0, 2, 3, 1), (1, H, D, S), "kt")
+    sc = b.tensor((1, H, S, S), name="scores")
+    b.op("BATCH_MATMUL", [qt, kt], [sc])
+    p = b.tensor((1, H, S, S), name="p")
+    b.op("SOFTMAX", [sc], [p], {"beta": 1.0})
+    vshape = tuple((1, S, H, D)[i] for i in v_perm)
+    vt = transpose(fc("v"), v_perm, vshape, "vt")
+    o = b.tensor((1, H, S, D), name="o")
+    b.op("BATCH_MATMUL", [p, vt], [o], {"adj_y": v_perm != (0, 2, 1, 3)})
+    ot = transpose(o, (0, 2, 1, 3), (1, S, H, D), "ot")
+    out = b.tensor((1, S, E), name="out")
+    b.op("RESHAPE", [ot, b.const(np.array([1, S, E], np.int32))], [out])
+    return b.build(outputs=[out] + ([qt] if expose_q else []))
+
+
+def _run(model, monkeypatch, fuse, **kw):
+    monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+    it = numba_infer.Interpreter(model_content=model, **kw)
+    it.allocate_tensors()
+    x = np.random.default_rng(0).standard_normal((1, S, E)).astype(np.float32)
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    ops = [s.node.op for s in it._require_plan().steps]
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()], ops, x
+
+
+def _same_bits(a, b):
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u.view(np.int32), v.view(np.int32))
+
+
+def test_attention_block_fuses_bit_identically_and_matches_litert(monkeypatch):
+    model = attention_model()
+    fused, ops, x = _run(model, monkeypatch, True)
+    plain, ops0, _ = _run(model, monkeypatch, False)
+    assert ops.count("NI_BATCH_MATMUL") == 2 and ops.count("NI_FULLY_CONNECTED_SHARED") == 1
+    assert "TRANSPOSE" in ops                        # K^T: packing it each run would cost the transpose
+    assert ops.count("TRANSPOSE") == 1 and ops0.count("TRANSPOSE") == 4 and "NI_BATCH_MATMUL" not in ops0
+    _same_bits(fused, plain)
+    # LiteRT (XNNPack): the same per-row quantization and FMA order, softmax within its last bits
+    ref = run_litert(model, [x])[0]
+    np.testing.assert_allclose(fused[0], ref, rtol=0, atol=2e-6 * np.abs(ref).max())
+
+
+def test_kept_and_unreadable_transposes_are_not_absorbed(monkeypatch):
+    """qt is a model output (protected): its TRANSPOSE stays, and with K^T not
+    absorbable either Q K^T stays a plain BATCH_MATMUL.  V transposed so that
+    P V needs adj_y: B would have to be packed, so only the output TRANSPOSE
+    is absorbed there."""
+    model = attention_model(expose_q=True, v_perm=(0, 2, 3, 1))
+    fused, ops, x = _run(model, monkeypatch, True)
+    plain, _, _ = _run(model, monkeypatch, False)
+    assert ops.count("TRANSPOSE") == 3 and ops.count("NI_BATCH_MATMUL") == 1 and ops.count("BATCH_MATMUL") == 1
+    _same_bits(fused, plain)
+    ref = run_litert(model, [x])
+    for a, r in zip(fused, ref):
+        np.testing.assert_allclose(a, r, rtol=0, atol=2e-6 * np.abs(r).max())
+
+
+@pytest.mark.parametrize("kw", [dict(precision="fp16"), dict(num_threads=2), dict(numerics="tflite")])
+def test_attention_block_other_settings(monkeypatch, kw):
+    """fp16 emulation fuses the transposes (the matmul rounds in its epilogue,
+    transposes do not round); 2 threads and TFLite numerics keep separate FCs
+    (threaded FCs quantize per chunk; TFLite numerics not fused at all)."""
+    model = attention_model()
+    fused, ops, _ = _run(model, monkeypatch, True, **kw)
+    plain, _, _ = _run(model, monkeypatch, False, **kw)
+    _same_bits(fused, plain)
+    assert "NI_FULLY_CONNECTED_SHARED" not in ops
+    assert ("NI_BATCH_MATMUL" in ops) == (kw.get("numerics") != "tflite")
+
+
+@pytest.mark.parametrize("name", ["tiny_bert_dr", "transformer_dr", "tiny_bert_fp32", "transformer_fp16"])
+def test_shared_transformers_fused_bit_identical(monkeypatch, name):
+    path = SHARED_MODELS / "generated" / f"{name}.tflite"
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    outs = {}
+    for fuse in (True, False):
+        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+        it = numba_infer.Interpreter(model_path=str(path))
+        it.allocate_tensors()
+        rng = np.random.default_rng(0)
+        for d in it.get_input_details():
+            x = (rng.standard_normal(d["shape"]).astype(np.float32) if d["dtype"] == np.float32
+                 else rng.integers(0, 16, d["shape"]).astype(d["dtype"]))
+            it.set_tensor(d["index"], x)
+        it.invoke()
+        outs[fuse] = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+        if fuse:
+            assert any(s.node.op == "NI_BATCH_MATMUL" for s in it._require_plan().steps)
+    _same_bits(outs[True], outs[False])
+
+
+@pytest.mark.parametrize("op", ["NI_BATCH_MATMUL", "NI_LAYER_NORM", "NI_FULLY_CONNECTED_SHARED"])
+def test_internal_ops_cannot_come_from_a_file(op):
+    """The fused ops exist only inside prepare: a model naming one as a custom op is refused."""
+    from numba_infer.errors import UnsupportedError
+    b = ModelBuilder()
+    x = b.input((2, 16))
+    y = b.tensor((2, 16))
+    b.op(op, [x, x], [y], custom_options=b"")
+    with pytest.raises(UnsupportedError, match="not supported"):
+        numba_infer.Interpreter(model_content=b.build(outputs=[y])).allocate_tensors()
+    assert op not in numba_infer.supported_ops() and "BATCH_MATMUL" in numba_infer.supported_ops()
