@@ -41,7 +41,7 @@ import numpy as np
 from ._jit import FAST_F32, kernel
 from ._ukernels_f32 import _ukr_6x64, _ukr_14x32, _ukr_28x16
 from .fp16 import vround_f16
-from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vsplat, vstore_n, vzero
+from .simd import vbroadcast, vfma, vload, vload_n, vmax, vmin, vmul, vsplat, vstore_n, vzero
 
 # tile ids used by the drivers below: (MR, NR); MC = rows per M block (A block in L2)
 TILE_6x64 = 0
@@ -317,25 +317,45 @@ def _matmul_nat(tile, m, n, k, a, ab, lda, b, bb, ldb, c, cb, ldc, rnd):
 
 
 @kernel(fastmath=FAST_F32)
-def batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd=False):
+def _scale_block(c, co, ldc, m, n, s):
+    """c[co + i*ldc + j] *= s for i < m, j < n (one IEEE multiply each)."""
+    vs = vsplat(s)
+    for i in range(m):
+        o = co + i * ldc
+        j = 0
+        while j + 16 <= n:
+            vstore_n(c, o + j, vmul(vload(c, o + j), vs), 16)
+            j += 16
+        if j < n:
+            vstore_n(c, o + j, vmul(vload_n(c, o + j, n - j), vs), n - j)
+
+
+@kernel(fastmath=FAST_F32)
+def batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd=False, scaled=False,
+                                 scale=np.float32(1.0)):
     """c = a @ b per batch i < len(a_off) on strided views, B read in place:
     A_i at a[a_off[i]:] ([m, k], rows lda apart), B_i at b[b_off[i]:] ([k, n],
     rows ldb apart, n a multiple of the tile's NR), C_i at c[c_off[i]:] ([m,
     n], rows ldc apart).  Lets BATCH_MATMUL read and write through the
     TRANSPOSEs around it (the head split/merge of attention) without copies;
-    the same bits as batch_matmul_f32_f32_f32_nat on transposed copies."""
+    the same bits as batch_matmul_f32_f32_f32_nat on transposed copies.
+    scaled: then multiply each C_i by scale (a following MUL by a constant,
+    the same IEEE product), while the block is in cache."""
     for i in range(a_off.shape[0]):
         _matmul_nat(tile, m, n, k, a, a_off[i], lda, b, b_off[i], ldb, c, c_off[i], ldc, rnd)
+        if scaled:
+            _scale_block(c, c_off[i], ldc, m, n, scale)
 
 
 @kernel(fastmath=FAST_F32)
 def batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off, lda, w, w_off, sn, sk, bias, wp, c, c_off, ldc,
-                                    rnd=False):
+                                    rnd=False, scaled=False, scale=np.float32(1.0)):
     """c = a @ W^T per batch i < len(a_off): A_i as batch_matmul_f32_strided_nat;
     W_i element (j, kk) at w[w_off[i] + j*sn + kk*sk] is packed into wp (one
     matrix, packed_size(n, k, NR)) with bias (zeros for BATCH_MATMUL), unless
     it is the previous batch's matrix; C_i at c[c_off[i]:] rows ldc apart.
-    The same bits as batch_matmul_f32_f32_f32 on packed transposed copies."""
+    The same bits as batch_matmul_f32_f32_f32 on packed transposed copies;
+    scaled / scale as batch_matmul_f32_strided_nat."""
     nr = tile_nr(tile)
     lo = np.float32(-np.inf)
     hi = np.float32(np.inf)
@@ -343,6 +363,8 @@ def batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off, lda, w, w_off, sn, 
         if i == 0 or w_off[i] != w_off[i - 1]:
             pack_gemm_f32(w, w_off[i], sn, sk, n, k, bias, nr, wp)
         gemm_f32_f32_f32_minmax(tile, m, n, k, a[a_off[i]:], lda, wp, lo, hi, c[c_off[i]:], ldc, rnd)
+        if scaled:
+            _scale_block(c, c_off[i], ldc, m, n, scale)
 
 
 # ---------------------------------------------------------------- conv2d

@@ -33,8 +33,11 @@ Patterns:
   ``NI_BATCH_MATMUL`` (ops/fused_matmul.py): a TRANSPOSE that only feeds the
   lhs and keeps its last axis last, one that only feeds the rhs when B stays
   readable in place ([k, n] rows, n % 16 == 0), and the output's only
-  consumer when it keeps the last axis last become strides of the matmul.
-  The same FMA chains, so the same bits, fp16 emulation included.
+  consumer when it keeps the last axis last become strides of the matmul;
+  else a MUL of the output by a one-element constant (attention's 1/sqrt(d))
+  is applied to each block while it is in cache (not under fp16 emulation,
+  which rounds between the two).  The same FMA chains and products, so the
+  same bits, fp16 emulation included.
 - FULLY_CONNECTEDs reading one float tensor with constant int8 weights
   (dynamic range: attention's Q, K, V) -> ``NI_FULLY_CONNECTED_SHARED``: the
   rows are quantized once.  Model's own precision, XNNPack numerics, one thread.
@@ -305,11 +308,19 @@ def fuse_transposed_matmul(graph, nodes, settings, protected):
         po = _perm(ix, po_node)
         if po is None or po[-1] != len(po) - 1 or po_node.inputs[0] != y or not ix.is_f32(po_node.outputs[0]):
             po_node, po = None, None
-        chain = [nd for nd in (pa_node, pb_node, n, po_node) if nd is not None]
+        mul = out[0] if po is None and len(out) == 1 and y not in protected and not settings.fp16 else None
+        c = _other(mul, y) if mul is not None and mul.op == "MUL" and _no_act(mul) else None
+        cs = None if c is None else ix.const_shape(c)
+        if cs is None or int(np.prod(cs, dtype=np.int64)) != 1 or len(cs) > len(ix.tensor(y).shape) \
+                or tuple(ix.tensor(mul.outputs[0]).shape) != tuple(ix.tensor(y).shape):
+            mul, c = None, None
+        chain = [nd for nd in (pa_node, pb_node, n, po_node, mul) if nd is not None]
         if len(chain) == 1 or any(id(nd) in drop for nd in chain):
             continue
         ins = (n.inputs[0] if pa is None else pa_node.inputs[0], n.inputs[1] if pb is None else pb_node.inputs[0])
-        final = y if po is None else po_node.outputs[0]
+        if c is not None:
+            ins += (c,)
+        final = mul.outputs[0] if mul is not None else y if po is None else po_node.outputs[0]
         name = "+".join(f"{nd.op}#{nd.index}" for nd in sorted(chain, key=lambda nd: nd.index))
         fused = Node(index=n.index, op="NI_BATCH_MATMUL", version=1, inputs=ins, outputs=(final,),
                      options={"perm_a": pa, "perm_b": pb, "perm_out": po, "adj_y": bool(opts.get("adj_y")),

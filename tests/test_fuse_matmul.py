@@ -45,8 +45,10 @@ def attention_model(expose_q=False, v_perm=(0, 2, 1, 3)):
     kt = transpose(fc("k"), (0, 2, 3, 1), (1, H, D, S), "kt")
     sc = b.tensor((1, H, S, S), name="scores")
     b.op("BATCH_MATMUL", [qt, kt], [sc])
+    scs = b.tensor((1, H, S, S), name="scaled")
+    b.op("MUL", [sc, b.const(np.array([1 / np.sqrt(D)], np.float32))], [scs])
     p = b.tensor((1, H, S, S), name="p")
-    b.op("SOFTMAX", [sc], [p], {"beta": 1.0})
+    b.op("SOFTMAX", [scs], [p], {"beta": 1.0})
     vshape = tuple((1, S, H, D)[i] for i in v_perm)
     vt = transpose(fc("v"), v_perm, vshape, "vt")
     o = b.tensor((1, H, S, D), name="o")
@@ -80,6 +82,7 @@ def test_attention_block_fuses_bit_identically_and_matches_litert(monkeypatch):
     assert ops.count("NI_BATCH_MATMUL") == 2 and ops.count("NI_FULLY_CONNECTED_SHARED") == 1
     assert "TRANSPOSE" in ops                        # K^T: packing it each run would cost the transpose
     assert ops.count("TRANSPOSE") == 1 and ops0.count("TRANSPOSE") == 4 and "NI_BATCH_MATMUL" not in ops0
+    assert "MUL" not in ops and "MUL" in ops0         # the 1/sqrt(d) scale, applied in the fused matmul
     _same_bits(fused, plain)
     # LiteRT (XNNPack): the same per-row quantization and FMA order, softmax within its last bits
     ref = run_litert(model, [x])[0]
@@ -88,13 +91,14 @@ def test_attention_block_fuses_bit_identically_and_matches_litert(monkeypatch):
 
 def test_kept_and_unreadable_transposes_are_not_absorbed(monkeypatch):
     """qt is a model output (protected): its TRANSPOSE stays, and with K^T not
-    absorbable either Q K^T stays a plain BATCH_MATMUL.  V transposed so that
+    absorbable either, Q K^T fuses only the scale MUL that follows it.  V transposed so that
     P V needs adj_y: B would have to be packed, so only the output TRANSPOSE
     is absorbed there."""
     model = attention_model(expose_q=True, v_perm=(0, 2, 3, 1))
     fused, ops, x = _run(model, monkeypatch, True)
     plain, _, _ = _run(model, monkeypatch, False)
-    assert ops.count("TRANSPOSE") == 3 and ops.count("NI_BATCH_MATMUL") == 1 and ops.count("BATCH_MATMUL") == 1
+    assert ops.count("TRANSPOSE") == 3 and ops.count("NI_BATCH_MATMUL") == 2 and "BATCH_MATMUL" not in ops
+    assert "MUL" not in ops
     _same_bits(fused, plain)
     ref = run_litert(model, [x])
     for a, r in zip(fused, ref):
@@ -112,6 +116,7 @@ def test_attention_block_other_settings(monkeypatch, kw):
     _same_bits(fused, plain)
     assert "NI_FULLY_CONNECTED_SHARED" not in ops
     assert ("NI_BATCH_MATMUL" in ops) == (kw.get("numerics") != "tflite")
+    assert ("MUL" in ops) == (kw.get("precision") == "fp16" or kw.get("numerics") == "tflite")
 
 
 @pytest.mark.parametrize("name", ["tiny_bert_dr", "transformer_dr", "tiny_bert_fp32", "transformer_fp16"])

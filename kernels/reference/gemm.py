@@ -88,20 +88,25 @@ def _view(x, off, rows, cols, ld):
     return np.lib.stride_tricks.as_strided(x[off:], (rows, cols), (ld * x.itemsize, x.itemsize))
 
 
-def batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd=False):
+def batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd=False, scaled=False,
+                                 scale=np.float32(1.0)):
     for ao, bo, co in zip(a_off, b_off, c_off):
         r = _view(a, ao, m, k, lda).astype(np.float64) @ _view(b, bo, k, n, ldb)
         C = np.lib.stride_tricks.as_strided(c[co:], (m, n), (ldc * 4, 4), writeable=True)
         C[...] = _round(r.astype(np.float32), rnd)
+        if scaled:
+            C *= np.float32(scale)
 
 
 def batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off, lda, w, w_off, sn, sk, bias, wp, c, c_off, ldc,
-                                    rnd=False):
+                                    rnd=False, scaled=False, scale=np.float32(1.0)):
     for ao, wo, co in zip(a_off, w_off, c_off):
         W = np.lib.stride_tricks.as_strided(w[wo:], (n, k), (sn * 4, sk * 4))
         r = _view(a, ao, m, k, lda).astype(np.float64) @ W.T.astype(np.float64) + bias[:n]
         C = np.lib.stride_tricks.as_strided(c[co:], (m, n), (ldc * 4, 4), writeable=True)
         C[...] = _round(r.astype(np.float32), rnd)
+        if scaled:
+            C *= np.float32(scale)
 
 
 def im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c0, cg, r0, nrows, out):

@@ -11,7 +11,9 @@ the transposed output.  Every output is the same chain of FMAs in k order as
 the unfused TRANSPOSE + BATCH_MATMUL (ops/fully_connected.py), so the bits are
 identical (tests/kernels/test_kernels_gemm.py, tests/test_fuse.py).
 
-Node options: perm_a, perm_b, perm_out (None: not transposed), adj_y.
+Node options: perm_a, perm_b, perm_out (None: not transposed), adj_y; an
+optional third input is a one-element constant the output is multiplied by
+(a MUL that followed the matmul: the same IEEE products).
 """
 from __future__ import annotations
 
@@ -59,8 +61,15 @@ def batch_offsets(bshape, bstrides, ob):
 
 @lowering("NI_BATCH_MATMUL")
 def batch_matmul_strided(ctx):
-    ctx.expect_inputs(2, 2)
+    ctx.expect_inputs(2, 3)
     x, y = ctx.input(0), ctx.input(1)
+    scaled = len(ctx.inputs) == 3
+    scale = np.float32(0.0)
+    if scaled:
+        s = np.asarray(ctx.const(2, "the output scale"))
+        if s.dtype != F32 or s.size != 1:
+            ctx.fail("the output scale must be one float32 value", ModelValidationError)
+        scale = np.float32(s.reshape(-1)[0])
     if x.dtype != F32 or y.dtype != F32:
         ctx.fail("NI_BATCH_MATMUL takes float32 operands", ModelValidationError)
     ashape, sa = _permuted(ctx, x.shape, ctx.opt("perm_a"), "lhs")
@@ -99,7 +108,7 @@ def batch_matmul_strided(ctx):
         def bind(ins, outs, ws):
             xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
             return bound_kernel(batch_matmul_f32_strided_nat, tile, m, n, k, xf, a_off, lda, yf, b_off, ldb, of,
-                                c_off, ldc, rnd)
+                                c_off, ldc, rnd, scaled, scale)
     else:
         tile = choose_tile(m, n)
         nr = TILES[tile][1]
@@ -110,7 +119,7 @@ def batch_matmul_strided(ctx):
         def bind(ins, outs, ws):
             xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
             return bound_kernel(batch_matmul_f32_strided_packed, tile, m, n, k, xf, a_off, lda, yf, b_off, sn, sk,
-                                zero_bias, ws[0], of, c_off, ldc, rnd)
+                                zero_bias, ws[0], of, c_off, ldc, rnd, scaled, scale)
     lowered.bind = bind
     return lowered
 

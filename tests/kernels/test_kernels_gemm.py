@@ -303,6 +303,13 @@ def test_batch_matmul_strided_attention(rng, tile, s, h, d, t):
     scale = np.abs(Q.reshape(h, s, d)).astype(np.float64) @ np.abs(K.reshape(h, d, t))
     check_close(got[:-3], ref[:-3], scale.reshape(-1), d)
     assert np.all(got[-3:] == 7)
+    # a following MUL by a constant folded in: the same IEEE products as the MUL op
+    c = np.float32(0.17677669)
+    sc_got = np.full_like(got, 7)
+    G.batch_matmul_f32_strided_packed(tile, s, t, d, q, off, h * d, kx, off, h * d, 1, zero, wp, sc_got, c_off, t,
+                                      False, True, c)
+    np.testing.assert_array_equal(sc_got[:-3].view(np.int32), (got[:-3] * c).view(np.int32))
+    assert np.all(sc_got[-3:] == 7)
     # out[s, h, d] (head merge) = P_h [s, t] @ V[:, h, :] ([t, d] rows h*d apart), when d fits the tile
     if d % nr:
         return
@@ -321,6 +328,10 @@ def test_batch_matmul_strided_attention(rng, tile, s, h, d, t):
     scale = np.abs(p.reshape(h, s, t)).astype(np.float64) @ np.abs(V.reshape(h, t, d))
     check_close(o[:-3], o_ref[:-3], scale.transpose(1, 0, 2).reshape(-1), t)
     assert np.all(o[-3:] == 7)
+    o5 = np.full_like(o, 7)
+    G.batch_matmul_f32_strided_nat(tile, s, d, t, p, p_off, t, v, off, h * d, o5, off, h * d, False, True, c)
+    np.testing.assert_array_equal(o5[:-3].view(np.int32), (o[:-3] * c).view(np.int32))
+    assert np.all(o5[-3:] == 7)
     o3, o4 = np.empty_like(o), np.empty(h * s * d, np.float32)           # fp16 rounding in the epilogue
     G.batch_matmul_f32_strided_nat(tile, s, d, t, p, p_off, t, v, off, h * d, o3, off, h * d, True)
     G.batch_matmul_f32_f32_f32_nat(tile, s, d, t, p, idx, V, idx, o4, True)
