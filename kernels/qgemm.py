@@ -53,6 +53,49 @@ def choose_qtile(m, n):
     return min(cost, key=cost.get)
 
 
+def choose_qtile_fc(m, n):
+    """Tile of a FULLY_CONNECTED: choose_qtile, except that one row of a
+    narrow output (n <= GEMV16_MAX_N) takes the 16-wide packing, which the
+    VNNI driver runs through its 16-wide GEMV (1x64 panels would stream up
+    to 4x the weight bytes: 64 KB instead of 16 KB for 1024 -> 10)."""
+    if m == 1 and n <= GEMV16_MAX_N:
+        return TILE_8x16
+    return choose_qtile(m, n)
+
+
+GEMV16_MAX_N = 32
+
+
+def zeros_aligned(size, dtype, align=64):
+    """np.zeros(size, dtype) whose data starts on an align-byte boundary
+    (numpy's allocator gives 16): the packed weights' 64-byte vector loads
+    then never straddle two cache lines (measured ~4% on an L3-bound GEMV)."""
+    dtype = np.dtype(dtype)
+    buf = np.zeros(size * dtype.itemsize + align, np.uint8)
+    off = -buf.ctypes.data % align
+    return buf[off:off + size * dtype.itemsize].view(dtype)
+
+
+FC_HEAD = 16            # int32 words of pack_fc_qd8's header (64 bytes: the weights after it stay aligned)
+
+
+def pack_fc_qd8(qmode, tile, n, kp, tfl, lo, hi, ldc, wq, nks, ws, bs):
+    """The parameter block of the VNNI FULLY_CONNECTED step (qgemm_vnni.fc_qd8_vnni)
+    as one 64-byte aligned int32 array: header [qmode, tile, n, kp, tfl, ldc, npad,
+    nwords, lo bits, hi bits, 0 ...] (FC_HEAD words), then the packed weights wq
+    (nwords int32), nks, ws bits, bs bits (npad each)."""
+    npad, nw = nks.shape[0], wq.shape[0]
+    out = zeros_aligned(FC_HEAD + nw + 3 * npad, np.int32)
+    out[:8] = [qmode, tile, n, kp, int(bool(tfl)), ldc, npad, nw]
+    out[8:10] = np.array([lo, hi], np.float32).view(np.int32)
+    o = FC_HEAD
+    out[o:o + nw] = wq
+    out[o + nw:o + nw + npad] = nks
+    out[o + nw + npad:o + nw + 2 * npad] = np.asarray(ws, np.float32).view(np.int32)
+    out[o + nw + 2 * npad:o + nw + 3 * npad] = np.asarray(bs, np.float32).view(np.int32)
+    return out
+
+
 def tile_mc(tile, kbytes):
     """Rows per cache block (a multiple of the tile's MR): about 96 KB of A
     rows of kbytes each, at least one tile."""
@@ -100,7 +143,7 @@ def pack_igemm_weights(w, tile):
     wp = np.zeros((groups, ng, taps, kc4 * 4), np.int8)
     wp[..., :cg] = w
     k = taps * kc4 * 4
-    out = np.zeros(groups * npad * k, np.int8)
+    out = zeros_aligned(groups * npad * k, np.int8)
     for g in range(groups):
         pack_qc8w_vnni(np.ascontiguousarray(wp[g]).reshape(-1), 0, k, 1, ng, k, nr, out[g * npad * k:(g + 1) * npad * k])
     return out.view(np.int32), kc4, npad

@@ -14,7 +14,7 @@ import numpy as np
 from ._jit import kernel
 from ._ukernels_qd8_vnni import _ukr_qd8_1x64, _ukr_qd8_6x64, _ukr_qd8_8x16, _ukr_qd8_8x32, _ukr_qd8_8x48
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
-from .qgemm import expand_image_params, fill_rows_u8, tile_shape
+from .qgemm import FC_HEAD, TILE_1x64, TILE_8x16, expand_image_params, fill_rows_u8, tile_shape
 from .simd import (vadd, vadd_i32, vcvt_f32, vdpbusd, vfma, vload, vload_i32, vmax, vmin, vmul, vmul_i32, vsplat,
                    vsplat_i32, vstore_n, vzero_i32)
 from .simd_q8 import vbroadcast_u32
@@ -79,7 +79,10 @@ def gemv_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, 
     sums; the same float epilogue).  Memory-bound on the weights: two
     adjacent 64-wide panels are streamed together (8 independent vpdpbusd
     chains, one activation broadcast per 8); an odd last panel goes to the
-    1x64 microkernel."""
+    1x64 microkernel.  (Tried, not faster on the L3-bound mlp_dr layers:
+    software prefetch of every line at 1-16 KB ahead, t0 or nta; one
+    interleaved stream of the two panels; unrolling k.  64-byte aligned
+    weights (qgemm.zeros_aligned) gain ~4%.)"""
     kc4 = kp // 4
     ps = kc4 * 64
     npan = (n + 63) // 64
@@ -126,6 +129,52 @@ def gemv_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, 
         jo = p * 64
         _ukr_qd8_1x64(r, r + 1, n - jo, 1, kc4, a, nks, 0, ao - r * kp, kp, wq, p * ps, sa, zpa, 0, nks, ws, bs, jo,
                       tfl, lo, hi, c, co + jo - r * n, n)
+
+
+@kernel
+def gemv16_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, hi, c, co):
+    """gemv_qdu8_qc8w_f32_vnni on weights packed for 16-wide panels (the
+    8x16 tile's layout, pack_qc8w_vnni nr=16): for a narrow output
+    (qgemm.choose_qtile_fc) the 1x64 panel would stream up to 4x the weight
+    bytes.  Each panel sums
+    8 independent vpdpbusd chains over k (groups of 4 k taken round robin),
+    added at the end: the same exact int32 sum, the same epilogue."""
+    kc4 = kp // 4
+    ps = kc4 * 16
+    npan = (n + 15) // 16
+    vlo = vsplat(lo)
+    vhi = vsplat(hi)
+    z = vsplat_i32(zpa[r])
+    sc = vsplat(sa[r])
+    for p in range(npan):
+        wa = p * ps
+        x0 = vzero_i32()
+        x1 = x0
+        x2 = x0
+        x3 = x0
+        x4 = x0
+        x5 = x0
+        x6 = x0
+        x7 = x0
+        k = 0
+        while k + 8 <= kc4:
+            o = wa + k * 16
+            b = ao + 4 * k
+            x0 = vdpbusd(x0, vbroadcast_u32(a, b), vload_i32(wq, o))
+            x1 = vdpbusd(x1, vbroadcast_u32(a, b + 4), vload_i32(wq, o + 16))
+            x2 = vdpbusd(x2, vbroadcast_u32(a, b + 8), vload_i32(wq, o + 32))
+            x3 = vdpbusd(x3, vbroadcast_u32(a, b + 12), vload_i32(wq, o + 48))
+            x4 = vdpbusd(x4, vbroadcast_u32(a, b + 16), vload_i32(wq, o + 64))
+            x5 = vdpbusd(x5, vbroadcast_u32(a, b + 20), vload_i32(wq, o + 80))
+            x6 = vdpbusd(x6, vbroadcast_u32(a, b + 24), vload_i32(wq, o + 96))
+            x7 = vdpbusd(x7, vbroadcast_u32(a, b + 28), vload_i32(wq, o + 112))
+            k += 8
+        while k < kc4:
+            x0 = vdpbusd(x0, vbroadcast_u32(a, ao + 4 * k), vload_i32(wq, wa + k * 16))
+            k += 1
+        x0 = vadd_i32(vadd_i32(vadd_i32(x0, x1), vadd_i32(x2, x3)), vadd_i32(vadd_i32(x4, x5), vadd_i32(x6, x7)))
+        jo = p * 16
+        _gemv_qd8_store(x0, jo, z, sc, nks, ws, bs, tfl, vlo, vhi, c, co + jo, n - jo)
 
 
 @kernel
@@ -207,7 +256,8 @@ def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, l
     """The whole dynamic-range FULLY_CONNECTED / BATCH_MATMUL-rows step: for
     each block of rows, quantize the rows of x (M, K) float32 into q (M, kp)
     uint8 with per-row sa / za (qmode as conv2d_qd8_vnni), then the GEMM on
-    the block while its quantized rows are in cache."""
+    the block while its quantized rows are in cache.  One row: the GEMV
+    (tile 0, or a 16-wide packing, see choose_qtile_fc)."""
     m = x.shape[0]
     mr, nr = tile_shape(tile)
     mc = max(mr, min(384, 98304 // kp) // mr * mr)
@@ -223,6 +273,101 @@ def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, l
         if tile == 0:
             for r in range(r0, r1):
                 gemv_qdu8_qc8w_f32_vnni(n, kp, qf, r * kp, sa, za, r, wq, nks, ws, bs, tfl, lo, hi, c, r * ldc)
+        elif nr == 16 and m == 1:
+            gemv16_qdu8_qc8w_f32_vnni(n, kp, qf, 0, sa, za, 0, wq, nks, ws, bs, tfl, lo, hi, c, 0)
         else:
             igemm_qdu8_qc8w_f32_vnni(tile, r0, r1, n, 1, kp // 4, qf, nks, 0, 0, kp, sa, za, 0, wq, nks, ws, bs, tfl,
                                      lo, hi, c, ldc, mc)
+
+
+@kernel
+def fc_qd8_vnni(x, work, wall, c):
+    """gemm_qd8_rows_vnni with its parameters packed in two int32 arrays: the
+    FULLY_CONNECTED step then unboxes 4 arrays instead of 17 arguments (measured
+    ~0.45 us less per call on mlp_dr, where the weight stream has evicted the
+    interpreter's state from L2 before each step).  wall: qgemm.pack_fc_qd8's
+    block (header, weights, per-channel params); work: m*kp/4 + 2m words, the
+    uint8 rows q (kp bytes each), then sa (float32 bits), then za.  x: (m, k)
+    float32; row r of the output at c[r*ldc:]."""
+    qmode = wall[0]
+    tile = wall[1]
+    n = wall[2]
+    kp = wall[3]
+    tfl = wall[4] != 0
+    ldc = wall[5]
+    npad = wall[6]
+    nw = wall[7]
+    hdr = wall[:FC_HEAD].view(np.float32)
+    lo = hdr[8]
+    hi = hdr[9]
+    o = FC_HEAD
+    m = x.shape[0]
+    qw = m * kp // 4
+    gemm_qd8_rows_vnni(qmode, x, work[:qw].view(np.uint8).reshape(m, kp), work[qw:qw + m].view(np.float32),
+                       work[qw + m:qw + 2 * m], tile, n, kp, wall[o:o + nw], wall[o + nw:o + nw + npad],
+                       wall[o + nw + npad:o + nw + 2 * npad].view(np.float32),
+                       wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32), tfl, lo, hi, c, ldc)
+
+
+@kernel
+def fc_qd8_gemv_vnni(x, work, wall, c):
+    """fc_qd8_vnni for one row (x: (1, k)) packed for the GEMVs (tile 0, or the
+    16-wide packing of choose_qtile_fc): only the row's quantizer and the GEMV,
+    a small compiled body (measured ~0.1 us less per step than fc_qd8_vnni on
+    mlp_dr, whose steps start with cold caches)."""
+    qmode = wall[0]
+    tile = wall[1]
+    n = wall[2]
+    kp = wall[3]
+    tfl = wall[4] != 0
+    npad = wall[6]
+    nw = wall[7]
+    hdr = wall[:FC_HEAD].view(np.float32)
+    lo = hdr[8]
+    hi = hdr[9]
+    o = FC_HEAD
+    qw = kp // 4
+    q = work[:qw].view(np.uint8)
+    sa = work[qw:qw + 1].view(np.float32)
+    za = work[qw + 1:qw + 2]
+    q2 = q.reshape(1, kp)
+    if qmode == 0:
+        dynquant_f32_qd8_xnn(x, 128, q2, sa, za)
+    elif qmode == 1:
+        dynquant_f32_qd8_tflite(x, 128, q2, sa, za)
+    else:
+        dynquant_f32_qs8_tflite_sym(x, 128, q2, sa, za)
+    wq = wall[o:o + nw]
+    nks = wall[o + nw:o + nw + npad]
+    wsc = wall[o + nw + npad:o + nw + 2 * npad].view(np.float32)
+    bs = wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32)
+    if tile == 0:
+        gemv_qdu8_qc8w_f32_vnni(n, kp, q, 0, sa, za, 0, wq, nks, wsc, bs, tfl, lo, hi, c, 0)
+    else:
+        gemv16_qdu8_qc8w_f32_vnni(n, kp, q, 0, sa, za, 0, wq, nks, wsc, bs, tfl, lo, hi, c, 0)
+
+
+@kernel
+def fc_chain_qd8_vnni(x, work, walls, offs, tmp, c):
+    """Consecutive dynamic-range FULLY_CONNECTED layers, each one's output read
+    only by the next (an MLP), in one step: layer i runs exactly what its own
+    step would (fc_qd8_gemv_vnni for one row on GEMV packing, else
+    fc_qd8_vnni) on its block walls[offs[i]:offs[i + 1]] (qgemm.pack_fc_qd8);
+    intermediate activations alternate between the two halves of tmp, the
+    last layer writes c.  x: (m, k) float32; work: the largest layer's
+    workspace.  Saves a Python step per layer (after a weight stream has
+    flushed the caches, ~0.5 us each)."""
+    m = x.shape[0]
+    nl = offs.shape[0] - 1
+    half = tmp.shape[0] // 2
+    src = x
+    for i in range(nl):
+        wall = walls[offs[i]:offs[i + 1]]
+        n = wall[2]
+        tile = wall[1]
+        dst = c if i == nl - 1 else tmp[(i % 2) * half:(i % 2) * half + m * n]
+        if m == 1 and (tile == TILE_1x64 or tile == TILE_8x16):
+            fc_qd8_gemv_vnni(src, work, wall, dst)
+        else:
+            fc_qd8_vnni(src, work, wall, dst)
+        src = dst[:m * n].reshape(m, n)

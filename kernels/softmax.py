@@ -6,7 +6,7 @@ import numpy as np
 from ._jit import FAST_F32, kernel
 from .activation import bits_f32, eigen_pexp16, eigen_pexp_f32, f32_bits, ftz
 from .reduce import eigen_sum_f32
-from .simd import (fma_f32, vadd, vbits, vfma, vfrombits, vftz, vkeep_n, vload, vload_n, vmul, vsel_gt, vsel_lt,
+from .simd import (fma_f32, vadd, vdiv, vbits, vfma, vfrombits, vftz, vkeep_n, vload, vload_n, vmul, vsel_gt, vsel_lt,
                    vmax_lanes, vreduce_add_halving, vshl_i32, vsplat, vstore, vstore_n, vsub, vzero)
 
 
@@ -113,11 +113,91 @@ def _exp_minus16_xnn(x):
 
 
 @kernel
+def _exp_minus16_fast(x):
+    """_exp_minus16_xnn without its flushes and cutoff select, for lanes x >= _FAST_T
+    (or NaN): there s >= 2**-93 and neither t * s nor the result is ever denormal, so
+    the removed operations are identities (checked on every float32 in [_FAST_T, 0]
+    and NaN: tests/kernels/test_kernels_softmax.py)."""
+    magic = vsplat(_E_MAGIC)
+    nb = vfma(x, vsplat(_E_LOG2E), magic)
+    s = vfrombits(vshl_i32(vbits(nb), 23))
+    n = vsub(nb, magic)
+    t = vfma(n, vsplat(_E_MINUS_LN2_HI), x)
+    t = vfma(n, vsplat(_E_MINUS_LN2_LO), t)
+    p = vfma(vsplat(_E_C5), t, vsplat(_E_C4))
+    p = vfma(p, t, vsplat(_E_C3))
+    p = vfma(p, t, vsplat(_E_C2))
+    p = vfma(p, t, vsplat(_E_C1))
+    return vfma(vmul(t, s), p, s)
+
+
+# rows whose x - max all stay >= this take the flush-free exp (_exp_minus16_fast); their
+# outputs e * (1/sum) >= exp(-64) / depth are normal too (depth < 2**30)
+_FAST_T = np.float32(-64.0)
+
+
+@kernel
+def _row_range(x, r, depth):
+    """(max, min) of row r of the C-contiguous (rows, depth) x.  The max as the scan
+    m = x[r, 0]; m = x_i if x_i > m else m (NaN after x[r, 0] ignored; x[r, 0] NaN gives
+    NaN; which zero a max of +-0 is doesn't matter to any caller), the min likewise with
+    <; four independent accumulator pairs per 64 elements (vmaxps / vminps chains),
+    then across the lanes.  The min only decides the fast path: any NaN it returns
+    sends the row to the exact path."""
+    base = r * depth
+    m = x[r, 0]
+    whole = depth - depth % 16
+    if whole == 0:
+        mn = m
+        for i in range(1, depth):
+            v = x[r, i]
+            m = v if v > m else m
+            mn = v if v < mn else mn
+        return m, mn
+    a0 = vsplat(m)
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    b0 = a0
+    b1 = a0
+    b2 = a0
+    b3 = a0
+    main = depth - depth % 64
+    for i in range(0, main, 64):
+        v0 = vload(x, base + i)
+        v1 = vload(x, base + i + 16)
+        v2 = vload(x, base + i + 32)
+        v3 = vload(x, base + i + 48)
+        a0 = vsel_gt(v0, a0, v0, a0)
+        a1 = vsel_gt(v1, a1, v1, a1)
+        a2 = vsel_gt(v2, a2, v2, a2)
+        a3 = vsel_gt(v3, a3, v3, a3)
+        b0 = vsel_lt(v0, b0, v0, b0)
+        b1 = vsel_lt(v1, b1, v1, b1)
+        b2 = vsel_lt(v2, b2, v2, b2)
+        b3 = vsel_lt(v3, b3, v3, b3)
+    for i in range(main, whole, 16):
+        v = vload(x, base + i)
+        a0 = vsel_gt(v, a0, v, a0)
+        b0 = vsel_lt(v, b0, v, b0)
+    if whole < depth:
+        v = vload(x, base + depth - 16)      # overlaps the last block: harmless for max / min
+        a0 = vsel_gt(v, a0, v, a0)
+        b0 = vsel_lt(v, b0, v, b0)
+    a0 = vsel_gt(a1, a0, a1, a0)
+    a2 = vsel_gt(a3, a2, a3, a2)
+    a0 = vsel_gt(a2, a0, a2, a0)
+    b0 = vsel_lt(b1, b0, b1, b0)
+    b2 = vsel_lt(b3, b2, b3, b2)
+    b0 = vsel_lt(b2, b0, b2, b0)
+    # every lane NaN iff x[r, 0] is NaN; the min as -max(-b0) (any NaN lane only sends
+    # the row to the exact path)
+    return vmax_lanes(a0), -vmax_lanes(vsub(vzero(), b0))
+
+
+@kernel
 def _row_max(x, r, depth):
-    """max of row r of the C-contiguous (rows, depth) x as the scan m = x[r, 0];
-    m = x_i if x_i > m else m: per lane from x[r, 0] on, then across the lanes (NaN
-    after x[r, 0] ignored; x[r, 0] NaN gives NaN; which zero a max of +-0 is doesn't
-    matter to any caller)."""
+    """The max of _row_range alone (same scan semantics, four accumulators)."""
     base = r * depth
     m = x[r, 0]
     whole = depth - depth % 16
@@ -126,14 +206,30 @@ def _row_max(x, r, depth):
             v = x[r, i]
             m = v if v > m else m
         return m
-    vm = vsplat(m)
-    for i in range(0, whole, 16):
+    a0 = vsplat(m)
+    a1 = a0
+    a2 = a0
+    a3 = a0
+    main = depth - depth % 64
+    for i in range(0, main, 64):
+        v0 = vload(x, base + i)
+        v1 = vload(x, base + i + 16)
+        v2 = vload(x, base + i + 32)
+        v3 = vload(x, base + i + 48)
+        a0 = vsel_gt(v0, a0, v0, a0)
+        a1 = vsel_gt(v1, a1, v1, a1)
+        a2 = vsel_gt(v2, a2, v2, a2)
+        a3 = vsel_gt(v3, a3, v3, a3)
+    for i in range(main, whole, 16):
         v = vload(x, base + i)
-        vm = vsel_gt(v, vm, v, vm)
+        a0 = vsel_gt(v, a0, v, a0)
     if whole < depth:
         v = vload(x, base + depth - 16)      # overlaps the last block: harmless for a max
-        vm = vsel_gt(v, vm, v, vm)
-    return vmax_lanes(vm)                    # every lane NaN iff x[r, 0] is NaN
+        a0 = vsel_gt(v, a0, v, a0)
+    a0 = vsel_gt(a1, a0, a1, a0)
+    a2 = vsel_gt(a3, a2, a3, a2)
+    a0 = vsel_gt(a2, a0, a2, a0)
+    return vmax_lanes(a0)                    # every lane NaN iff x[r, 0] is NaN
 
 
 @kernel
@@ -145,20 +241,52 @@ def softmax_f32_rows_xnn(x, out):
     tail are added lane-wise; the lanes fold as (j, j+8), (j, j+4), (0, 2) (1, 3), halves),
     then out_i = e_i * (1 / sum).  16 lanes at a time (generic vector IR, any host); the max
     is taken per lane from x[0] on (NaN after x[0] ignored, as the scalar scan), which gives
-    the row maximum up to the sign of a zero, which no result depends on.
-    x, out: (rows, depth) float32, C-contiguous; the lane sums stay in registers.  No fastmath.  Reference: kernels/reference/softmax.py
+    the row maximum up to the sign of a zero, which no result depends on.  A row whose
+    x_i - m all stay >= _FAST_T (the row min tells, from the same pass as the max) runs
+    without the flush-to-zero emulation (_exp_minus16_fast, no flush of the products):
+    the same bits, ~25% fewer vector operations.
+    x, out: (rows, depth) float32, C-contiguous; out may alias x; the lane sums stay in
+    registers.  No fastmath.  Reference: kernels/reference/softmax.py
     """
     rows, depth = x.shape
     one = np.float32(1.0)
     main = (depth // 64) * 64
     whole = (depth // 16) * 16
     tail = depth - whole
+    small = depth < (1 << 30)
     for r in range(rows):
         base = r * depth
-        m = _row_max(x, r, depth)
+        m, mn = _row_range(x, r, depth)
         vmx = vsplat(m)
         a0 = vzero()
         a1 = vzero()
+        if small and mn - m >= _FAST_T:
+            for b in range(0, main, 64):
+                e0 = _exp_minus16_fast(vsub(vload(x, base + b), vmx))
+                e1 = _exp_minus16_fast(vsub(vload(x, base + b + 16), vmx))
+                e2 = _exp_minus16_fast(vsub(vload(x, base + b + 32), vmx))
+                e3 = _exp_minus16_fast(vsub(vload(x, base + b + 48), vmx))
+                vstore(out, base + b, e0)
+                vstore(out, base + b + 16, e1)
+                vstore(out, base + b + 32, e2)
+                vstore(out, base + b + 48, e3)
+                a0 = vadd(vadd(a0, e0), e2)
+                a1 = vadd(vadd(a1, e1), e3)
+            a0 = vadd(a0, a1)
+            for b in range(main, whole, 16):
+                e = _exp_minus16_fast(vsub(vload(x, base + b), vmx))
+                vstore(out, base + b, e)
+                a0 = vadd(a0, e)
+            if tail > 0:
+                e = _exp_minus16_fast(vsub(vload_n(x, base + whole, tail), vmx))
+                vstore_n(out, base + whole, e, tail)
+                a0 = vadd(a0, vkeep_n(e, tail))
+            vinv = vdiv(vsplat(one), vsplat(vreduce_add_halving(a0)))    # = float32 1 / sum
+            for i in range(0, whole, 16):
+                vstore(out, base + i, vmul(vload(out, base + i), vinv))
+            if tail > 0:
+                vstore_n(out, base + whole, vmul(vload_n(out, base + whole, tail), vinv), tail)
+            continue
         for b in range(0, main, 64):
             e = _exp_minus16_xnn(vsub(vload(x, base + b), vmx))
             vstore(out, base + b, e)
@@ -181,7 +309,7 @@ def softmax_f32_rows_xnn(x, out):
             e = _exp_minus16_xnn(vsub(vload_n(x, base + whole, tail), vmx))
             vstore_n(out, base + whole, e, tail)
             a0 = vadd(a0, vkeep_n(e, tail))          # e >= 0: the +0 lanes change nothing
-        vinv = vsplat(one / vreduce_add_halving(a0))
+        vinv = vdiv(vsplat(one), vsplat(vreduce_add_halving(a0)))
         for i in range(0, whole, 16):
             vstore(out, base + i, vftz(vmul(vload(out, base + i), vinv)))
         if tail > 0:

@@ -41,6 +41,8 @@ Patterns:
 - FULLY_CONNECTEDs reading one float tensor with constant int8 weights
   (dynamic range: attention's Q, K, V) -> ``NI_FULLY_CONNECTED_SHARED``: the
   rows are quantized once.  Model's own precision, XNNPack numerics, one thread.
+- dynamic-range FULLY_CONNECTEDs each feeding only the next (an MLP) ->
+  ``NI_FULLY_CONNECTED_CHAIN``: every layer's own kernel, in one compiled step.
 """
 from __future__ import annotations
 
@@ -382,4 +384,53 @@ def fuse_shared_input_fc(graph, nodes, settings, protected):
     return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
 
 
-PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc]
+
+# ---------------------------------------------------------------- chains of FULLY_CONNECTEDs (MLPs)
+
+def fuse_fc_chain(graph, nodes, settings, protected):
+    """Dynamic-range FULLY_CONNECTEDs where each one's output is read only by
+    the next (an MLP) -> one NI_FULLY_CONNECTED_CHAIN (ops/fused_matmul.py):
+    one compiled step runs every layer's own kernel in turn, so the bits are
+    the unfused ones.  VNNI hosts (the packed FC kernels), the model's own
+    precision, XNNPack numerics, one thread (as fuse_shared_input_fc)."""
+    from . import isa
+    from .kernels.parallel import resolve_threads
+    if (not isa.VNNI or settings.precision != "auto" or settings.numerics != "xnnpack"
+            or resolve_threads(settings.num_threads) > 1):
+        return nodes
+    ix = _Index(graph, nodes)
+    replace, drop = {}, set()
+    for n in nodes:
+        if id(n) in drop or not _hybrid_fc(ix, n, n.inputs[0] if n.inputs else -1) or not ix.is_f32(n.inputs[0]) \
+                or ix.tensor(n.inputs[0]).value is not None:
+            continue
+        p = ix.producer.get(n.inputs[0])
+        if p is not None and p.op == "FULLY_CONNECTED" and _hybrid_fc(ix, p, p.inputs[0]) \
+                and ix.users(n.inputs[0]) == [n] and n.inputs[0] not in protected:
+            continue                                   # not the head of its chain
+        chain = [n]
+        while True:
+            y = chain[-1].outputs[0]
+            us = ix.users(y)
+            nxt = us[0] if len(us) == 1 else None
+            k_next = None if nxt is None or len(nxt.inputs) < 2 else ix.tensor(nxt.inputs[1]).shape
+            if (nxt is None or y in protected or not ix.is_f32(y) or not _hybrid_fc(ix, nxt, y)
+                    or int(k_next[1]) != int(ix.tensor(chain[-1].inputs[1]).shape[0]) or id(nxt) in drop):
+                break
+            chain.append(nxt)
+        if len(chain) < 2:
+            continue
+        ins = [n.inputs[0]]
+        for u in chain:
+            ins += [u.inputs[1], u.inputs[2] if len(u.inputs) == 3 else -1]
+        name = "+".join(f"{u.op}#{u.index}" for u in chain)
+        fused = Node(index=n.index, op="NI_FULLY_CONNECTED_CHAIN", version=1, inputs=tuple(ins),
+                     outputs=(chain[-1].outputs[0],),
+                     options={"fcs": tuple(dict(u.options or {}) for u in chain),
+                              "fused": tuple(u.index for u in chain), "name": f"FULLY_CONNECTED({name})"},
+                     custom_options=None, builtin_code=-1)
+        drop.update(id(u) for u in chain)
+        replace[id(chain[-1])] = fused
+    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+
+PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain]

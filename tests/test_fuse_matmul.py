@@ -152,3 +152,51 @@ def test_internal_ops_cannot_come_from_a_file(op):
     with pytest.raises(UnsupportedError, match="not supported"):
         numba_infer.Interpreter(model_content=b.build(outputs=[y])).allocate_tensors()
     assert op not in numba_infer.supported_ops() and "BATCH_MATMUL" in numba_infer.supported_ops()
+
+
+def mlp_model(rows, expose_mid=False):
+    """x [rows, 40] -> FC 48 (relu) -> FC 33 -> FC 10 (dynamic range) -> SOFTMAX."""
+    rng = np.random.default_rng(11)
+    b = ModelBuilder()
+    t = b.input((rows, 40), name="x")
+    mids = []
+    for i, (n, act) in enumerate([(48, 1), (33, 0), (10, 0)]):
+        k = b.tensors[t].shape[-1]
+        w = b.const(rng.integers(-127, 128, (n, k)).astype(np.int8), name=f"w{i}",
+                    scale=rng.uniform(0.002, 0.02, n).astype(np.float32), zero_point=np.zeros(n, np.int64))
+        bias = b.const(rng.standard_normal(n).astype(np.float32) * 0.1, name=f"b{i}")
+        y = b.tensor((rows, n), name=f"h{i}")
+        b.op("FULLY_CONNECTED", [t, w, bias], [y], {"fused_activation_function": act})
+        mids.append(y)
+        t = y
+    p = b.tensor((rows, 10), name="p")
+    b.op("SOFTMAX", [t], [p], {"beta": 1.0})
+    return b.build(outputs=[p] + ([mids[0]] if expose_mid else []))
+
+
+@pytest.mark.parametrize("rows,expose_mid", [(1, False), (3, False), (1, True)])
+def test_mlp_chain_fuses_bit_identically(monkeypatch, rows, expose_mid):
+    """Consecutive dynamic-range FCs run as one NI_FULLY_CONNECTED_CHAIN step on
+    VNNI hosts (each layer's own kernel), with the unfused bits; a layer whose
+    output is a model output ends the chain."""
+    from numba_infer import isa
+    model = mlp_model(rows, expose_mid)
+    x = np.random.default_rng(0).standard_normal((rows, 40)).astype(np.float32)
+
+    def run(fuse):
+        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+        it = numba_infer.Interpreter(model_content=model)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._require_plan().steps]
+
+    (fused, ops), (plain, ops0) = run(True), run(False)
+    _same_bits(fused, plain)
+    assert ops0.count("FULLY_CONNECTED") == 3
+    if isa.VNNI:
+        assert ops.count("NI_FULLY_CONNECTED_CHAIN") == 1
+        assert ops.count("FULLY_CONNECTED") == (1 if expose_mid else 0)
+    ref = run_litert(model, [x])
+    for a, r in zip(fused, ref):
+        np.testing.assert_allclose(a, r, rtol=0, atol=2e-6 * np.abs(r).max())

@@ -139,6 +139,13 @@ def gemv_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, 
     c[co:co + n] = qd8_epilogue(acc, sa[r:r + 1], ws[:n], bs[:n], tfl, lo, hi)[0]
 
 
+def gemv16_qdu8_qc8w_f32_vnni(n, kp, a, ao, sa, zpa, r, wq, nks, ws, bs, tfl, lo, hi, c, co):
+    au8 = a.view(np.uint8)[ao:ao + kp].astype(np.int64)
+    W = _unpack(wq, n, kp, 16).astype(np.int64)
+    acc = (W @ au8 + nks[:n].astype(np.int64) * int(zpa[r]))[None, :]
+    c[co:co + n] = qd8_epilogue(acc, sa[r:r + 1], ws[:n], bs[:n], tfl, lo, hi)[0]
+
+
 def batch_matmul_qdu8_qc8w_f32_vnni(tile, m, n, kp, a, sa, zpa, a_idx, wq, w_idx, nks, ws, bs, tfl, c):
     from .qs8 import _TILES
     nr = _TILES[tile][1]
@@ -179,3 +186,28 @@ def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, l
     (dynquant_f32_qd8_xnn, dynquant_f32_qd8_tflite, dynquant_f32_qs8_tflite_sym)[qmode](x, 128, q, sa, za)
     gemm_qdu8_qc8w_f32_rows_vnni(tile, x.shape[0], n, kp, q.reshape(-1), kp, sa, za, wq, nks, ws, bs, tfl, lo, hi, c,
                                  ldc)
+
+
+def fc_qd8_vnni(x, work, wall, c):
+    qmode, tile, n, kp, tfl, ldc, npad, nw = (int(v) for v in wall[:8])
+    lo, hi = wall[8:10].view(np.float32)
+    o, m = 16, x.shape[0]
+    qw = m * kp // 4
+    gemm_qd8_rows_vnni(qmode, x, work[:qw].view(np.uint8).reshape(m, kp), work[qw:qw + m].view(np.float32),
+                       work[qw + m:qw + 2 * m], tile, n, kp, wall[o:o + nw], wall[o + nw:o + nw + npad],
+                       wall[o + nw + npad:o + nw + 2 * npad].view(np.float32),
+                       wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32), bool(tfl), lo, hi, c, ldc)
+
+
+def fc_qd8_gemv_vnni(x, work, wall, c):
+    fc_qd8_vnni(x, work, wall, c)
+
+
+def fc_chain_qd8_vnni(x, work, walls, offs, tmp, c):
+    src = x
+    for i in range(len(offs) - 1):
+        wall = walls[offs[i]:offs[i + 1]]
+        n = int(wall[2])
+        out = c if i == len(offs) - 2 else np.empty(src.shape[0] * n, np.float32)
+        fc_qd8_vnni(src, work, wall, out)
+        src = out[:src.shape[0] * n].reshape(-1, n)

@@ -30,6 +30,10 @@ def transpose_tiled_x(x, ibase, obase, nk, nl, isl, osk, out):
         out[ob + k * osk + l] = x[ib + k + l * isl]
 
 
+def transpose_tiled_32(x, ibase, obase, nk, nl, isl, osk, out):
+    transpose_tiled_x(x, ibase, obase, nk, nl, isl, osk, out)
+
+
 def copy_rows_x(src, src_off, src_stride, dst, dst_off, dst_stride, rows, n):
     for r in range(rows):
         a, b = src_off + r * src_stride, dst_off + r * dst_stride

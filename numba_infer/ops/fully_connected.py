@@ -109,12 +109,12 @@ class QD8Weights:
             nr = qgemm.QTILES[tile][1]
             npad = -(-n // nr) * nr
             words = qgemm.vnni_packed_words(n, k, nr)
-            self.wq = np.zeros(g * words, np.int32)
+            self.wq = qgemm.zeros_aligned(g * words, np.int32)
             for gi in range(g):
                 qgemm.pack_qc8w_vnni(wf, gi * gstride, sn, sk, n, k, nr, self.wq[gi * words:(gi + 1) * words].view(I8))
         else:
             npad = n
-            self.wq = np.zeros(g * n * kp, I8)
+            self.wq = qgemm.zeros_aligned(g * n * kp, I8)
             for gi in range(g):
                 qgemm.pack_qc8w_rows(wf, gi * gstride, sn, sk, n, k, kp, self.wq[gi * n * kp:(gi + 1) * n * kp])
         self.npad = npad
@@ -179,7 +179,7 @@ def _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, ldc):
 def _fc_hybrid(ctx, x, w, b, m, n, k, out_shape):
     wscale, _ = hybrid_weight_scales(ctx, w, n, 0)
     bias = _hybrid_bias(ctx, b, n)
-    wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, bias, qgemm.choose_qtile(m, n))
+    wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, bias, qgemm.choose_qtile_fc(m, n))
     quant = row_quantizer(ctx, ctx.opt("asymmetric_quantize_inputs", False))
     return rows_hybrid(ctx, wts, m, n, k, quant, out_shape)
 
@@ -190,17 +190,24 @@ def rows_hybrid(ctx, wts, m, n, k, quant, out_shape):
     lo, hi = (np.float32(v) for v in act_range_f32(ctx))
     kp = wts.kp
     tfl = ctx.settings.numerics == "tflite"
+    if isa.VNNI:
+        # one step of 4 arrays (kernels/qgemm_vnni.py fc_qd8_vnni): the weights and every
+        # parameter in one int32 block, the quantized rows and their scales / zero points
+        # in one workspace
+        wall = qgemm.pack_fc_qd8(quant.qmode, wts.tile, n, kp, tfl, lo, hi, n, wts.wq, wts.nks, wts.ws, wts.bs)
+
+        def bind_vnni(ins, outs, ws):
+            from ..kernels.qgemm_vnni import fc_qd8_gemv_vnni, fc_qd8_vnni
+            x2 = ins[0].reshape(-1)[:m * k].reshape(m, k)
+            gemv = m == 1 and wts.tile in (qgemm.TILE_1x64, qgemm.TILE_8x16)
+            return bound_kernel(fc_qd8_gemv_vnni if gemv else fc_qd8_vnni, x2, ws[0], wall, outs[0].reshape(-1))
+        return Lowered(outputs=[(out_shape, F32)], bind=bind_vnni, flops=2 * m * n * k,
+                       workspace=[((m * kp // 4 + 2 * m,), np.int32)])
 
     def bind(ins, outs, ws):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
         q32, sa, za = ws
         q8 = q32.view(np.uint8)
-        if isa.VNNI:
-            from ..kernels.qgemm_vnni import gemm_qd8_rows_vnni
-            x2, q2 = xf[:m * k].reshape(m, k), q8[:m * kp].reshape(m, kp)
-            qmode, tile, wq, nks, wsc, bs = quant.qmode, wts.tile, wts.wq, wts.nks, wts.ws, wts.bs
-            return bound_kernel(gemm_qd8_rows_vnni, qmode, x2, q2, sa, za, tile, n, kp, wq, nks, wsc, bs, tfl, lo, hi,
-                                of, n)
         gemm = _gemm_step(wts, m, n, kp, q8, sa, za, tfl, lo, hi, of, n)
         return chain(quant(xf, m, k, kp, q8, sa, za), gemm)
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,

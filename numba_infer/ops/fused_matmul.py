@@ -124,47 +124,56 @@ def batch_matmul_strided(ctx):
     return lowered
 
 
+def _hybrid_layers(ctx, x_shape, chained):
+    """(m, k, [(n, out shape, QD8Weights, lo, hi)]) of the FULLY_CONNECTED layers of a
+    fused node (inputs x, w1, b1, w2, b2, ...; options fcs), validated as the FC
+    lowering does; chained: layer i + 1 reads layer i's output, else all read x."""
+    from .fully_connected import QD8Weights, _hybrid_bias, hybrid_weight_scales, is_hybrid
+    from ..kernels import qgemm
+    from .common import act_range_f32
+    fcs = ctx.opt("fcs")
+    if not fcs or len(ctx.inputs) != 1 + 2 * len(fcs):
+        ctx.fail("malformed fused node", ModelValidationError)
+    x = ctx.input(0)
+    size = int(np.prod(x_shape, dtype=np.int64))
+    layers, m, k0 = [], None, None
+    for i, opts in enumerate(fcs):
+        w, b = ctx.input(1 + 2 * i), ctx.optional(2 + 2 * i)
+        if not is_hybrid(x, w) or len(w.shape) != 2:
+            ctx.fail("expects float input and constant int8 [n, k] weights", ModelValidationError)
+        n, k = (int(d) for d in w.shape)
+        if m is None:
+            if k == 0 or len(x_shape) == 0 or size % k:
+                ctx.fail(f"input {list(x_shape)} cannot be reshaped to [-1, {k}]", ModelValidationError)
+            m, k0 = size // k, k
+        elif k != (layers[-1][0] if chained else k0):
+            ctx.fail("the fused layers' sizes do not match", ModelValidationError)
+        if b is not None and b.size != n:
+            ctx.fail(f"bias has {b.size} elements, expected {n}", ModelValidationError)
+        in_shape = x_shape if i == 0 or not chained else layers[-1][1]
+        if opts.get("keep_num_dims", False):
+            if in_shape[-1] != k:
+                ctx.fail(f"keep_num_dims needs the last input dim ({in_shape[-1]}) to equal {k}", ModelValidationError)
+            shape = tuple(in_shape[:-1]) + (n,)
+        else:
+            shape = (m, n)
+        wscale, _ = hybrid_weight_scales(ctx, w, n, 0)
+        wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, _hybrid_bias(ctx, b, n), qgemm.choose_qtile_fc(m, n))
+        lo, hi = (np.float32(v) for v in act_range_f32(ctx, int(opts.get("fused_activation_function", 0) or 0)))
+        layers.append((n, shape, wts, lo, hi))
+    return m, k0, layers
+
+
 @lowering("NI_FULLY_CONNECTED_SHARED")
 def fully_connected_shared(ctx):
     """Dynamic-range FULLY_CONNECTEDs on one float input (fuse.py
     fuse_shared_input_fc): inputs x, w1, b1, w2, b2, ...; the rows of x are
     quantized once (the FC's own quantizer), then each layer's QD8 GEMM runs
     on them with its packed weights, bias and clamp."""
-    from .fully_connected import (QD8Weights, _gemm_step, _hybrid_bias, hybrid_weight_scales, is_hybrid,
-                                  row_quantizer)
-    from ..kernels import qgemm
-    from .common import act_range_f32, chain
+    from .fully_connected import _gemm_step, row_quantizer
+    from .common import chain
     fcs = ctx.opt("fcs")
-    if not fcs or len(ctx.inputs) != 1 + 2 * len(fcs):
-        ctx.fail("malformed fused node", ModelValidationError)
-    x = ctx.input(0)
-    layers = []
-    k = None
-    for i, opts in enumerate(fcs):
-        w, b = ctx.input(1 + 2 * i), ctx.optional(2 + 2 * i)
-        if not is_hybrid(x, w) or len(w.shape) != 2:
-            ctx.fail("expects float input and constant int8 [n, k] weights", ModelValidationError)
-        n, kw = (int(d) for d in w.shape)
-        if k is None:
-            k = kw
-            if k == 0 or len(x.shape) == 0 or x.size % k:
-                ctx.fail(f"input {list(x.shape)} cannot be reshaped to [-1, {k}]", ModelValidationError)
-        elif kw != k:
-            ctx.fail("the fused layers differ in input size", ModelValidationError)
-        if b is not None and b.size != n:
-            ctx.fail(f"bias has {b.size} elements, expected {n}", ModelValidationError)
-        m = x.size // k
-        if opts.get("keep_num_dims", False):
-            if x.shape[-1] != k:
-                ctx.fail(f"keep_num_dims needs the last input dim ({x.shape[-1]}) to equal {k}", ModelValidationError)
-            shape = tuple(x.shape[:-1]) + (n,)
-        else:
-            shape = (m, n)
-        wscale, _ = hybrid_weight_scales(ctx, w, n, 0)
-        wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, _hybrid_bias(ctx, b, n), qgemm.choose_qtile(m, n))
-        lo, hi = (np.float32(v) for v in act_range_f32(ctx, int(opts.get("fused_activation_function", 0) or 0)))
-        layers.append((n, shape, wts, lo, hi))
-    m = x.size // k
+    m, k, layers = _hybrid_layers(ctx, tuple(ctx.input(0).shape), chained=False)
     kp = layers[0][2].kp
     quant = row_quantizer(ctx, bool(fcs[0].get("asymmetric_quantize_inputs", False)))
     tfl = ctx.settings.numerics == "tflite"
@@ -180,3 +189,39 @@ def fully_connected_shared(ctx):
     return Lowered(outputs=[(shape, F32) for _, shape, _, _, _ in layers], bind=bind,
                    flops=sum(2 * m * n * k for n, _, _, _, _ in layers),
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])
+
+
+@lowering("NI_FULLY_CONNECTED_CHAIN")
+def fully_connected_chain(ctx):
+    """Dynamic-range FULLY_CONNECTEDs each reading the previous one's output
+    (fuse.py fuse_fc_chain; VNNI hosts): every layer's parameter block as its
+    own step would pack it (kernels/qgemm.py pack_fc_qd8), concatenated
+    64-byte aligned, run by one kernel (qgemm_vnni.fc_chain_qd8_vnni)."""
+    from .. import isa
+    from ..kernels import qgemm
+    from .fully_connected import row_quantizer
+    if not isa.VNNI:
+        ctx.fail("NI_FULLY_CONNECTED_CHAIN needs the VNNI kernels")
+    fcs = ctx.opt("fcs")
+    m, k, layers = _hybrid_layers(ctx, tuple(ctx.input(0).shape), chained=True)
+    qmode = row_quantizer(ctx, False).qmode
+    blocks = []
+    for (n, _, wts, lo, hi), opts in zip(layers, fcs):
+        if bool(opts.get("asymmetric_quantize_inputs", False)) != bool(fcs[0].get("asymmetric_quantize_inputs", False)):
+            ctx.fail("the fused layers quantize differently", ModelValidationError)
+        wall = qgemm.pack_fc_qd8(qmode, wts.tile, n, wts.kp, False, lo, hi, n, wts.wq, wts.nks, wts.ws, wts.bs)
+        blocks.append(np.concatenate([wall, np.zeros(-len(wall) % 16, np.int32)]))   # keep each block 64-byte aligned
+    offs = np.cumsum([0] + [len(b) for b in blocks]).astype(np.int64)
+    walls = qgemm.zeros_aligned(int(offs[-1]), np.int32)
+    for b, o in zip(blocks, offs):
+        walls[o:o + len(b)] = b
+    work = max(m * wts.kp // 4 + 2 * m for _, _, wts, _, _ in layers)
+    mid = max([n for n, _, _, _, _ in layers[:-1]])
+    shape = layers[-1][1]
+
+    def bind(ins, outs, ws):
+        from ..kernels.qgemm_vnni import fc_chain_qd8_vnni
+        x2 = ins[0].reshape(-1)[:m * k].reshape(m, k)
+        return bound_kernel(fc_chain_qd8_vnni, x2, ws[0], walls, offs, ws[1], outs[0].reshape(-1))
+    return Lowered(outputs=[(shape, F32)], bind=bind, flops=sum(2 * m * n * w.kp for n, _, w, _, _ in layers),
+                   workspace=[((work,), np.int32), ((2 * m * mid,), F32)])

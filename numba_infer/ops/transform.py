@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError, ModelValidationError, UnsupportedError
 from ..kernels.transform import (arg_minmax_x, clamp_f32, copy_rows_x, gather_axes_x, gather_nd_x,
-                                  gather_rows_x, pad_x, tile_repeat_x, transpose_tiled_x)
+                                  gather_rows_x, pad_x, tile_repeat_x, transpose_tiled_32, transpose_tiled_x)
 from .common import act_range_f32, bound_kernel, chain, norm_axis
 from .registry import Lowered, lowering
 
@@ -161,7 +161,8 @@ def gather_lowered(ctx, x, out_shape, tabs, pad=0):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
         if tiled is not None:
             ib, ob, nk, nl, isl, osk = tiled
-            return bound_kernel(transpose_tiled_x, xf, ib, ob, nk, nl, isl, osk, of)
+            kern = transpose_tiled_32 if xf.dtype.itemsize == 4 else transpose_tiled_x
+            return bound_kernel(kern, xf, ib, ob, nk, nl, isl, osk, of)
         return bound_kernel(gather_axes_x, xf, tab, starts, dims, padv, contig, of)
     return Lowered(outputs=[(tuple(int(d) for d in out_shape), dtype)], bind=bind)
 

@@ -187,3 +187,19 @@ def test_eigen_scalar_tail_bits(name, inputs):
         kern(x[i:i + 3], got)
         twin(x[i:i + 3], want)
         assert_same_bits(got, want)
+
+
+@pytest.mark.parametrize("coef", ["GELU_ERF_XNN", "GELU_TANH_XNN"])
+def test_gelu_xnn_tiny_inputs(coef):
+    """_gelu16_xnn does not flush c * P (absorbed: e + 1 == 1 whenever it is denormal):
+    float32 inputs with |x| < 2**-123 (exponent field < 4, where c * P can be denormal;
+    every 61st bit pattern, both signs) give the twin's bits (which flushes as LiteRT
+    runs)."""
+    c = getattr(KA, coef)
+    for sign in (0, 0x80000000):
+        bits = (np.arange(0, 4 << 23, 61, dtype=np.uint32) | np.uint32(sign))
+        x = bits.view(F32)
+        got, want = np.empty_like(x), np.empty_like(x)
+        KA.gelu_f32_xnn(c, x, got)
+        RA.gelu_f32_xnn(c, x, want)
+        assert_same_bits(got, want)

@@ -142,6 +142,120 @@ def test_gemv_vnni(rng, m, k, n, tfl):
     np.testing.assert_array_equal(got.reshape(m, n), ref)
 
 
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("k,n", [(1, 1), (4, 10), (29, 16), (32, 17), (33, 31), (100, 32), (1027, 10), (260, 48)])
+@pytest.mark.parametrize("tfl", [False, True])
+def test_gemv16_vnni(rng, k, n, tfl):
+    """The 16-wide-panel GEMV (k remainders of its 8 chains, n remainders of
+    16) and the fused one-row step on the FC tile choose_qtile_fc picks:
+    exact vs the int64 product, the twin and the 8x16 tile's GEMM."""
+    from numba_infer.kernels.qgemm_vnni import (gemm_qd8_rows_vnni, gemm_qdu8_qc8w_f32_rows_vnni,
+                                                gemv16_qdu8_qc8w_f32_vnni)
+    kp = qgemm.kpad(k)
+    x, q, s, z = quantized_rows(rng, 1, k, kp)
+    w, ws, b = weights(rng, n, k)
+    npad = -(-n // 16) * 16
+    wq = qgemm.zeros_aligned(qgemm.vnni_packed_words(n, k, 16), np.int32)
+    assert wq.ctypes.data % 64 == 0
+    qgemm.pack_qc8w_vnni(w.reshape(-1), 0, k, 1, n, k, 16, wq.view(np.int8))
+    nks, wsp, bsp = np.zeros(npad, np.int32), np.zeros(npad, np.float32), np.zeros(npad, np.float32)
+    qgemm.qc8w_channel_params(w.reshape(-1), 0, k, 1, n, k, ws, b, nks, wsp, bsp)
+    lo, hi = np.float32(-0.5), np.float32(0.7)
+    ref = R.qd8_epilogue(R.qd8_acc(q.reshape(1, kp)[:, :k], z, w), s, ws, b, tfl, lo, hi)
+    got = np.full(n + 5, np.nan, np.float32)
+    gemv16_qdu8_qc8w_f32_vnni(n, kp, q, 0, s, z, 0, wq, nks, wsp, bsp, tfl, lo, hi, got, 2)
+    np.testing.assert_array_equal(got[2:2 + n], ref[0])
+    assert np.isnan(got[:2]).all() and np.isnan(got[2 + n:]).all()
+    twin = np.full(n + 5, np.nan, np.float32)
+    R.gemv16_qdu8_qc8w_f32_vnni(n, kp, q, 0, s, z, 0, wq, nks, wsp, bsp, tfl, lo, hi, twin, 2)
+    np.testing.assert_array_equal(twin, got)
+    exp = np.zeros(n, np.float32)
+    gemm_qdu8_qc8w_f32_rows_vnni(qgemm.TILE_8x16, 1, n, kp, q, kp, s, z, wq, nks, wsp, bsp, tfl, lo, hi, exp, n)
+    np.testing.assert_array_equal(exp, ref[0])
+    tile = qgemm.choose_qtile_fc(1, n)
+    assert tile == (qgemm.TILE_8x16 if n <= qgemm.GEMV16_MAX_N else qgemm.TILE_1x64)
+    if tile == qgemm.TILE_8x16:
+        q2, s2, z2 = np.zeros((1, kp), np.uint8), np.zeros(1, np.float32), np.zeros(1, np.int32)
+        got = np.zeros(n, np.float32)
+        gemm_qd8_rows_vnni(0, x, q2, s2, z2, tile, n, kp, wq, nks, wsp, bsp, tfl, lo, hi, got, n)
+        np.testing.assert_array_equal(got, ref[0])
+
+
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("m,k,n", [(1, 1024, 10), (1, 37, 100), (3, 8, 129), (7, 33, 65)])
+@pytest.mark.parametrize("qmode,tfl", [(0, False), (1, True), (2, True)])
+def test_fc_qd8_vnni_packed(rng, m, k, n, qmode, tfl):
+    """The 4-array FULLY_CONNECTED steps (pack_fc_qd8 + fc_qd8_vnni, and
+    fc_qd8_gemv_vnni for one row) give the bits of gemm_qd8_rows_vnni with the same
+    parameters, and of the twin."""
+    from numba_infer.kernels.qgemm_vnni import fc_qd8_vnni, gemm_qd8_rows_vnni
+    kp = qgemm.kpad(k)
+    tile = qgemm.choose_qtile_fc(m, n)
+    nr = qgemm.QTILES[tile][1]
+    x = (rng.standard_normal((m, k)) * 3).astype(np.float32)
+    w, ws, b = weights(rng, n, k)
+    npad = -(-n // nr) * nr
+    wq = qgemm.zeros_aligned(qgemm.vnni_packed_words(n, k, nr), np.int32)
+    qgemm.pack_qc8w_vnni(w.reshape(-1), 0, k, 1, n, k, nr, wq.view(np.int8))
+    nks, wsp, bsp = np.zeros(npad, np.int32), np.zeros(npad, np.float32), np.zeros(npad, np.float32)
+    qgemm.qc8w_channel_params(w.reshape(-1), 0, k, 1, n, k, ws, b, nks, wsp, bsp)
+    lo, hi = np.float32(-0.5), np.float32(0.7)
+    wall = qgemm.pack_fc_qd8(qmode, tile, n, kp, tfl, lo, hi, n, wq, nks, wsp, bsp)
+    assert wall.ctypes.data % 64 == 0 and wall[qgemm.FC_HEAD:].ctypes.data % 64 == 0
+    want = np.zeros(m * n, np.float32)
+    gemm_qd8_rows_vnni(qmode, x, np.zeros((m, kp), np.uint8), np.zeros(m, np.float32), np.zeros(m, np.int32), tile,
+                       n, kp, wq, nks, wsp, bsp, tfl, lo, hi, want, n)
+    got = np.full(m * n, np.nan, np.float32)
+    fc_qd8_vnni(x, np.zeros(m * kp // 4 + 2 * m, np.int32), wall, got)
+    np.testing.assert_array_equal(got, want)
+    twin = np.full(m * n, np.nan, np.float32)
+    R.fc_qd8_vnni(x, np.zeros(m * kp // 4 + 2 * m, np.int32), wall, twin)
+    np.testing.assert_array_equal(twin, want)
+    if m == 1:                          # the one-row step (GEMV tiles only)
+        from numba_infer.kernels.qgemm_vnni import fc_qd8_gemv_vnni
+        got = np.full(n, np.nan, np.float32)
+        fc_qd8_gemv_vnni(x, np.zeros(kp // 4 + 2, np.int32), wall, got)
+        np.testing.assert_array_equal(got, want)
+
+
+
+@pytest.mark.skipif(not isa.VNNI, reason="host has no AVX512-VNNI")
+@pytest.mark.parametrize("m", [1, 5])
+def test_fc_chain_qd8_vnni(rng, m):
+    """Three packed FC layers run by fc_chain_qd8_vnni: the bits of the three
+    fc_qd8 steps run one after the other, and of the twin."""
+    from numba_infer.kernels.qgemm_vnni import fc_chain_qd8_vnni, fc_qd8_gemv_vnni, fc_qd8_vnni
+    dims = [37, 100, 20, 65]
+    walls, work = [], 0
+    for k, n in zip(dims, dims[1:]):
+        kp = qgemm.kpad(k)
+        tile = qgemm.choose_qtile_fc(m, n)
+        nr = qgemm.QTILES[tile][1]
+        npad = -(-n // nr) * nr
+        w, ws, b = weights(rng, n, k)
+        wq = qgemm.zeros_aligned(qgemm.vnni_packed_words(n, k, nr), np.int32)
+        qgemm.pack_qc8w_vnni(w.reshape(-1), 0, k, 1, n, k, nr, wq.view(np.int8))
+        nks, wsp, bsp = np.zeros(npad, np.int32), np.zeros(npad, np.float32), np.zeros(npad, np.float32)
+        qgemm.qc8w_channel_params(w.reshape(-1), 0, k, 1, n, k, ws, b, nks, wsp, bsp)
+        walls.append(qgemm.pack_fc_qd8(0, tile, n, kp, False, np.float32(-2), np.float32(3), n, wq, nks, wsp, bsp))
+        work = max(work, m * kp // 4 + 2 * m)
+    x = (rng.standard_normal((m, dims[0])) * 3).astype(np.float32)
+    want, h = None, x
+    for wall in walls:                                    # the unfused steps
+        n = int(wall[2])
+        want = np.zeros(m * n, np.float32)
+        one = m == 1 and int(wall[1]) in (qgemm.TILE_1x64, qgemm.TILE_8x16)
+        (fc_qd8_gemv_vnni if one else fc_qd8_vnni)(h, np.zeros(work, np.int32), wall, want)
+        h = want.reshape(m, n)
+    offs = np.cumsum([0] + [len(w) for w in walls]).astype(np.int64)
+    allw = np.concatenate(walls)
+    got = np.full(m * dims[-1], np.nan, np.float32)
+    fc_chain_qd8_vnni(x, np.zeros(work, np.int32), allw, offs, np.zeros(2 * m * max(dims[1:-1]), np.float32), got)
+    np.testing.assert_array_equal(got.view(np.int32), want.view(np.int32))
+    twin = np.full_like(got, np.nan)
+    R.fc_chain_qd8_vnni(x, np.zeros(work, np.int32), allw, offs, None, twin)
+    np.testing.assert_array_equal(twin.view(np.int32), want.view(np.int32))
+
 # (batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, groups): odd channel counts (cin % 4 != 0:
 # padded tap words), strides, dilations, asymmetric padding, groups, 1x1 direct, 5x5
 IGEMM_CONV = [

@@ -75,3 +75,55 @@ def test_softmax_xnn_inplace(rng):
     RS.softmax_f32_rows_xnn(x, want)
     KS.softmax_f32_rows_xnn(x, x)
     assert_same_bits(x, want)
+
+
+def test_softmax_xnn_fast_exp_exhaustive():
+    """_exp_minus16_fast (no flush emulation, no cutoff select) equals _exp_minus16_xnn on
+    every float32 in [_FAST_T, 0] (both zeros, ~1.1e9 values, ~2 s) and on NaNs: the proof
+    that the fast rows of softmax_f32_rows_xnn keep the bits (the products e * (1/sum)
+    there are >= exp(-64) / depth, normal for any depth < 2**30, so their flush is an
+    identity too)."""
+    from numba import njit
+    from numba_infer.kernels.simd import vload, vstore
+
+    @njit
+    def mismatches(bits, lo, hi):
+        """lanes x (int32 bit patterns lo..hi, or bits when lo > hi) where the two differ."""
+        iota = np.arange(16).astype(np.int32)
+        buf = np.empty(16, np.int32)
+        fa = np.empty(16, np.float32)
+        fb = np.empty(16, np.float32)
+        bad = 0
+        n = (hi - lo + 16) // 16 if lo <= hi else bits.size // 16
+        for i in range(n):
+            if lo <= hi:
+                buf[:] = iota + (lo + 16 * i)
+            else:
+                buf[:] = bits[16 * i:16 * i + 16]
+            x = vload(buf.view(np.float32), 0)
+            vstore(fa, 0, KS._exp_minus16_fast(x))
+            vstore(fb, 0, KS._exp_minus16_xnn(x))
+            for j in range(16):
+                if (lo > hi or buf[j] <= hi) and fa.view(np.int32)[j] != fb.view(np.int32)[j]:
+                    bad += 1
+        return bad
+    t_bits = int(np.array(KS._FAST_T, F32).view(np.int32))          # -64.0: 0xC2800000
+    none = np.zeros(16, np.int32)
+    assert mismatches(none, np.int32(-2**31), np.int32(t_bits)) == 0            # -0 down to _FAST_T
+    assert mismatches(none, np.int32(0), np.int32(15)) == 0                     # +0 and 15 denormals
+    nans = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFFFFFFF, 0x7FC12345, 0xFF800001] * 16,
+                    np.uint32).view(np.int32)[:96]
+    assert mismatches(nans, np.int32(1), np.int32(0)) == 0
+
+
+@pytest.mark.parametrize("depth", [16, 64, 100, 128])
+def test_softmax_xnn_fast_path_boundary(depth, rng):
+    """Rows with min - max just above, at and just below _FAST_T (fast / exact paths)."""
+    t = float(KS._FAST_T)
+    x = (rng.standard_normal((6, depth)) * 2).astype(F32)
+    for r, d in enumerate([t + 1e-5, t, np.nextafter(F32(t), F32(-100)), t - 0.5, -87.0, -86.7]):
+        x[r, rng.integers(0, depth)] = x[r].max() + F32(d)
+    out, want = np.empty_like(x), np.empty_like(x)
+    KS.softmax_f32_rows_xnn(x, out)
+    RS.softmax_f32_rows_xnn(x, want)
+    assert_same_bits(out, want)

@@ -91,6 +91,20 @@ def test_transpose_tiled(nk, nl, dtype):
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("nk,nl", [(1, 1), (15, 17), (16, 16), (17, 15), (33, 70), (64, 128), (48, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_transpose_tiled_32(nk, nl, dtype):
+    """The 16x16 shuffle blocks + edges: bit-exact (NaN payloads too) vs the twin."""
+    isl, batch_in, osk = nk + 3, (nk + 3) * nl + 2, nl + 1
+    x = RNG.integers(0, 1 << 31, 2 * batch_in + 1).astype(np.uint32).view(dtype)
+    ib = np.array([1, batch_in + 1], np.int64)
+    ob = np.array([nk * osk, 0], np.int64)
+    a, b = np.zeros(2 * nk * osk, dtype), np.zeros(2 * nk * osk, dtype)
+    K.transpose_tiled_32(x, ib, ob, nk, nl, isl, osk, a)
+    R.transpose_tiled_32(x, ib, ob, nk, nl, isl, osk, b)
+    np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
 @pytest.mark.parametrize("shape,k", [((4, 3, 5), 2), ((4, 3, 5), 3), ((6,), 1), ((3, 4), 0)])
 @pytest.mark.parametrize("idt", [np.int32, np.int64])
 def test_gather_nd(shape, k, idt):

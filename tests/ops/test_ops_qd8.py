@@ -58,7 +58,8 @@ NUMERICS = ["xnnpack", "tflite"]
 
 
 @pytest.mark.parametrize("numerics", NUMERICS)
-@pytest.mark.parametrize("m,k,n", [(1, 784, 100), (1, 3, 1), (7, 33, 65), (20, 64, 32), (3, 1, 130), (13, 300, 200)])
+@pytest.mark.parametrize("m,k,n", [(1, 784, 100), (1, 3, 1), (1, 1024, 10), (1, 37, 32), (7, 33, 65), (20, 64, 32),
+                                   (3, 1, 130), (13, 300, 200)])
 @pytest.mark.parametrize("act", [0, 1, 3])
 def test_fc_hybrid(rng, numerics, m, k, n, act):
     w, s = qweights(rng, (n, k))

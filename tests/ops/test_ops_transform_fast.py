@@ -56,11 +56,14 @@ def test_padv2_fast_path_value():
 # Tiled transposes (both moved extents >= 8) on odd sizes, batched by other axes.
 TRANSPOSES = [((1, 9, 13, 17), [0, 3, 1, 2]), ((1, 17, 9, 13), [0, 2, 3, 1]), ((33, 40), [1, 0]),
               ((3, 10, 4, 9), [1, 3, 0, 2]), ((2, 11, 3, 12), [0, 3, 2, 1]), ((2, 8, 8), [0, 2, 1]),
-              ((1, 4, 3, 20), [0, 3, 1, 2])]
+              ((1, 4, 3, 20), [0, 3, 1, 2]),
+              # both extents >= 16: 4-byte elements take the 16x16 register-shuffle blocks
+              ((1, 4, 128, 64), [0, 1, 3, 2]), ((2, 33, 20), [0, 2, 1]), ((17, 48), [1, 0]),
+              ((1, 20, 3, 35), [0, 3, 2, 1])]
 
 
 @pytest.mark.parametrize("shape,perm", TRANSPOSES)
-@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
 def test_transpose_tiled(shape, perm, dtype):
     x = data(shape, dtype)
     check("TRANSPOSE", [(shape, dtype), np.array(perm, I32)], [tuple(shape[p] for p in perm)], [x])
