@@ -26,8 +26,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._jit import kernel
-from .simd import (f32x16, i32x16, vadd, vadd_i32, vcvtt_i32, vload, vload_n, vmax, vmin, vmul, vsel_signbit,
-                   vsplat, vsplat_i32, vzero)
+from .simd import (f32x16, i32x16, vadd, vadd_i32, vcvtt_i32, vdiv, vload, vload_n, vmax, vmin, vmul, vsel_eq,
+                   vsel_gt, vsel_lt, vsel_signbit, vsplat, vsplat_i32, vsub, vzero)
 from .simd_q8 import vquant_xnn, vstore_q8, vstore_q8_n
 
 
@@ -71,6 +71,42 @@ vhmin = intrinsic(_hreduce("<"))
 vhmin.__doc__ = """Smallest of the 16 lanes by a shuffle tree of a < b ? a : b (NaN: unspecified)."""
 vhmax = intrinsic(_hreduce(">"))
 vhmax.__doc__ = """Largest of the 16 lanes by a shuffle tree of a > b ? a : b (NaN: unspecified)."""
+
+
+@intrinsic
+def vinsert(typingctx, v, x, i):
+    """v with lane i (0..15, a runtime integer) replaced by the float32 x."""
+    if not (v == f32x16 and x == types.float32 and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.insert_element(args[0], args[1], args[2])
+    return f32x16(v, x, i), codegen
+
+
+@intrinsic
+def vlane(typingctx, v, i):
+    """Lane i (0..15, a runtime integer) of a f32x16 / i32x16 as a scalar."""
+    if not (v in (f32x16, i32x16) and isinstance(i, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.extract_element(args[0], args[1])
+    return v.dtype(v, i), codegen
+
+
+@intrinsic
+def vrint_i32(typingctx, v):
+    """int32 lanes of rint(v) (llvm.rint: round to nearest even; lanes must fit int32)."""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        fv = args[0].type
+        fnty = ir.FunctionType(fv, [fv])
+        f = builder.call(cgutils.get_or_insert_function(builder.module, fnty, "llvm.rint.v16f32"), [args[0]])
+        return builder.fptosi(f, ir.VectorType(ir.IntType(32), 16))
+    return i32x16(v), codegen
 
 
 @intrinsic
@@ -147,8 +183,8 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
     scales[m] = scale (float32 dequantization scale, 1/q_mult);
     zps[m] = zp + offset (int32).  Dequantize: scales[m] * (q - zps[m]).
     Rows with unit inner strides (the usual case) run 16 lanes at a time,
-    two rows at a time (_rows_qd8_xnn_simd); others the scalar loop (same
-    results).
+    16 rows' parameters at a time (_rows_qd8_xnn_simd); others the scalar
+    loop (same results).
     """
     if x.strides[1] == 4 and q.strides[1] == 1:
         _rows_qd8_xnn_simd(x, offset, q, scales, zps)
@@ -169,13 +205,13 @@ def dynquant_f32_qd8_xnn(x, offset, q, scales, zps):
 
 
 @kernel
-def _row_range_simd(xr):
-    """(min, max) of a unit-stride float32 row (K >= 1) for the XNNPack
-    parameters: lane-wise a < b ? a : b / a > b ? a : b over 4 independent
-    accumulator pairs started at 0.0, then a shuffle-tree reduction.  The
-    parameters use min(0, min x) and max(0, max x), so the 0.0 start and
-    the masked tail's 0.0 lanes change nothing (nor does the sign of a zero)."""
-    k = xr.shape[0]
+def _range_flat(x, o, k):
+    """(min, max) of the k >= 1 unit-stride floats x.flat[o:o+k] (x: any float32
+    array, o a flat element offset: no row views) for the XNNPack parameters:
+    lane-wise a < b ? a : b / a > b ? a : b over 4 independent accumulator pairs
+    started at 0.0, then a shuffle-tree reduction.  The parameters use
+    min(0, min x) and max(0, max x), so the 0.0 start and the masked tail's 0.0
+    lanes change nothing (nor does the sign of a zero)."""
     a0 = vzero()
     a1 = a0
     a2 = a0
@@ -186,10 +222,10 @@ def _row_range_simd(xr):
     b3 = a0
     j = 0
     while j + 64 <= k:
-        v0 = vload(xr, j)
-        v1 = vload(xr, j + 16)
-        v2 = vload(xr, j + 32)
-        v3 = vload(xr, j + 48)
+        v0 = vload(x, o + j)
+        v1 = vload(x, o + j + 16)
+        v2 = vload(x, o + j + 32)
+        v3 = vload(x, o + j + 48)
         a0 = vmin(a0, v0)
         b0 = vmax(b0, v0)
         a1 = vmin(a1, v1)
@@ -200,38 +236,49 @@ def _row_range_simd(xr):
         b3 = vmax(b3, v3)
         j += 64
     while j + 16 <= k:
-        v0 = vload(xr, j)
+        v0 = vload(x, o + j)
         a0 = vmin(a0, v0)
         b0 = vmax(b0, v0)
         j += 16
     if j < k:
-        v0 = vload_n(xr, j, k - j)
+        v0 = vload_n(x, o + j, k - j)
         a1 = vmin(a1, v0)
         b1 = vmax(b1, v0)
     return vhmin(vmin(vmin(a0, a1), vmin(a2, a3))), vhmax(vmax(vmax(b0, b1), vmax(b2, b3)))
 
 
 @kernel
-def _row_codes_simd(xr, qr, q_mult, zp, offset):
-    """qr[:K] = rne(min(max(xr * q_mult, lo), hi)) + zp + offset (kernels/simd_q8.py
-    vquant_xnn: the float32 operations of the scalar loop in the same order),
-    64 codes per 64-byte store, then 16, then a masked tail."""
-    k = xr.shape[0]
+def _codes_flat(x, o, q, p, k, q_mult, zp, offset):
+    """q.flat[p:p+k] = rne(min(max(x.flat[o:o+k] * q_mult, lo), hi)) + zp + offset
+    (kernels/simd_q8.py vquant_xnn: the float32 operations of the scalar loop in
+    the same order), 64 codes per 64-byte store, then 16, then a masked tail."""
     lo = np.float32(-128 - zp)
     hi = np.float32(127 - zp)
     base = zp + offset
     j = 0
     while j + 64 <= k:
-        vstore_q8x4(qr, j, vquant_xnn(vload(xr, j), q_mult, lo, hi, base),
-                    vquant_xnn(vload(xr, j + 16), q_mult, lo, hi, base),
-                    vquant_xnn(vload(xr, j + 32), q_mult, lo, hi, base),
-                    vquant_xnn(vload(xr, j + 48), q_mult, lo, hi, base))
+        vstore_q8x4(q, p + j, vquant_xnn(vload(x, o + j), q_mult, lo, hi, base),
+                    vquant_xnn(vload(x, o + j + 16), q_mult, lo, hi, base),
+                    vquant_xnn(vload(x, o + j + 32), q_mult, lo, hi, base),
+                    vquant_xnn(vload(x, o + j + 48), q_mult, lo, hi, base))
         j += 64
     while j + 16 <= k:
-        vstore_q8(qr, j, vquant_xnn(vload(xr, j), q_mult, lo, hi, base))
+        vstore_q8(q, p + j, vquant_xnn(vload(x, o + j), q_mult, lo, hi, base))
         j += 16
     if j < k:
-        vstore_q8_n(qr, j, vquant_xnn(vload_n(xr, j, k - j), q_mult, lo, hi, base), k - j)
+        vstore_q8_n(q, p + j, vquant_xnn(vload_n(x, o + j, k - j), q_mult, lo, hi, base), k - j)
+
+
+@kernel
+def _row_range_simd(xr):
+    """(min, max) of a unit-stride float32 row (K >= 1): _range_flat."""
+    return _range_flat(xr, 0, xr.shape[0])
+
+
+@kernel
+def _row_codes_simd(xr, qr, q_mult, zp, offset):
+    """qr[:K] = the codes of the unit-stride row xr (K = xr.shape[0]): _codes_flat."""
+    _codes_flat(xr, 0, qr, 0, xr.shape[0], q_mult, zp, offset)
 
 
 @kernel
@@ -247,26 +294,53 @@ def row_qd8_xnn_simd(xr, offset, qr, scales, zps, m):
 
 
 @kernel
+def _vparams_qd8_xnn(mn, mx):
+    """qd8_params_xnn on 16 rows at once (lane r: row r's (min, max)): the same
+    IEEE float32 operations in the same order (selects for the branches; the
+    division of the rmin == rmax lanes is computed and discarded), zp =
+    int32(rint(clamped zpf)).  Returns (q_mult, zp, scale) vectors."""
+    zero = vzero()
+    one = vsplat(np.float32(1.0))
+    lo = vsplat(np.float32(-128.0))
+    hi = vsplat(np.float32(127.0))
+    rmin = vsel_lt(mn, zero, mn, zero)
+    rmax = vsel_gt(mx, zero, mx, zero)
+    q_mult = vsel_eq(rmin, rmax, one, vdiv(vsplat(np.float32(255.0)), vsub(rmax, rmin)))
+    dmin = vmul(rmin, q_mult)
+    dmax = vmul(rmax, q_mult)
+    zpf = vsel_gt(vadd(vadd(lo, dmin), vadd(hi, dmax)), zero, vsub(lo, dmin), vsub(hi, dmax))
+    zpf = vsel_lt(zpf, lo, lo, zpf)
+    zpf = vsel_gt(zpf, hi, hi, zpf)
+    return q_mult, vrint_i32(zpf), vdiv(one, q_mult)
+
+
+@kernel
 def _rows_qd8_xnn_simd(x, offset, q, scales, zps):
-    """dynquant_f32_qd8_xnn on unit-stride rows, two rows at a time (their
-    reductions and parameter divisions are independent latency chains that
-    overlap); the same results as row_qd8_xnn_simd row by row."""
+    """dynquant_f32_qd8_xnn on unit-stride rows, 16 rows per block with flat
+    offsets (no row views): the 16 rows' (min, max) into two vectors, their
+    parameters in 16-lane vector math (_vparams_qd8_xnn), then each row's
+    codes; the same results as row_qd8_xnn_simd row by row."""
     rows = x.shape[0]
-    m = 0
-    while m + 1 < rows:
-        mn0, mx0 = _row_range_simd(x[m])
-        mn1, mx1 = _row_range_simd(x[m + 1])
-        qm0, zp0, s0 = qd8_params_xnn(mn0, mx0)
-        qm1, zp1, s1 = qd8_params_xnn(mn1, mx1)
-        scales[m] = s0
-        zps[m] = zp0 + offset
-        scales[m + 1] = s1
-        zps[m + 1] = zp1 + offset
-        _row_codes_simd(x[m], q[m], qm0, zp0, offset)
-        _row_codes_simd(x[m + 1], q[m + 1], qm1, zp1, offset)
-        m += 2
-    if m < rows:
-        row_qd8_xnn_simd(x[m], offset, q[m], scales, zps, m)
+    k = x.shape[1]
+    xs = x.strides[0] // 4
+    qs = q.strides[0]
+    m0 = 0
+    while m0 < rows:
+        nb = min(16, rows - m0)
+        mnv = vzero()
+        mxv = mnv
+        for r in range(nb):
+            a, b = _range_flat(x, (m0 + r) * xs, k)
+            mnv = vinsert(mnv, a, r)
+            mxv = vinsert(mxv, b, r)
+        qm, zp, sc = _vparams_qd8_xnn(mnv, mxv)
+        for r in range(nb):
+            m = m0 + r
+            z = vlane(zp, r)
+            scales[m] = vlane(sc, r)
+            zps[m] = z + offset
+            _codes_flat(x, m * xs, q, m * qs, k, vlane(qm, r), z, offset)
+        m0 += 16
 
 
 @kernel

@@ -40,7 +40,7 @@ Patterns:
   same bits, fp16 emulation included.
 - FULLY_CONNECTEDs reading one float tensor with constant int8 weights
   (dynamic range: attention's Q, K, V) -> ``NI_FULLY_CONNECTED_SHARED``: the
-  rows are quantized once.  Model's own precision, XNNPack numerics, one thread.
+  rows are quantized once.  Model's own precision, XNNPack numerics.
 - dynamic-range FULLY_CONNECTEDs each feeding only the next (an MLP) ->
   ``NI_FULLY_CONNECTED_CHAIN``: every layer's own kernel, in one compiled step.
 """
@@ -335,6 +335,15 @@ def fuse_transposed_matmul(graph, nodes, settings, protected):
 
 # ---------------------------------------------------------------- FULLY_CONNECTEDs sharing their input
 
+def _serial_fc(ix, n, settings):
+    """The FULLY_CONNECTED n runs on one thread (ops/fully_connected.py hybrid_fc_threads)."""
+    from .ops.fully_connected import hybrid_fc_threads
+    x, w = ix.tensor(n.inputs[0]), ix.tensor(n.inputs[1])
+    nn, k = (int(d) for d in w.shape)
+    size = int(np.prod(x.shape, dtype=np.int64))
+    return k > 0 and size % k == 0 and hybrid_fc_threads(settings, size // k, nn, k) == 1
+
+
 def _hybrid_fc(ix, n, x):
     """n is a dynamic-range FULLY_CONNECTED of x: float32 x, constant int8 [n, k]
     weights, constant float32 bias or none, plain weights format."""
@@ -354,17 +363,17 @@ def fuse_shared_input_fc(graph, nodes, settings, protected):
     (ops/fused_matmul.py): the rows are quantized once, then one QD8 GEMM per
     layer.  Per-row quantization does not depend on the consumer, so the
     results are the unfused ones bit for bit.  Only where the FCs run that
-    path: the model's own precision (auto), XNNPack numerics, one thread (the
-    threaded FC quantizes inside each chunk)."""
-    from .kernels.parallel import resolve_threads
-    if settings.precision != "auto" or settings.numerics != "xnnpack" or resolve_threads(settings.num_threads) > 1:
+    path: the model's own precision (auto), XNNPack numerics, FCs small
+    enough to run on one thread (hybrid_fc_threads; a threaded FC quantizes
+    its rows inside each chunk)."""
+    if settings.precision != "auto" or settings.numerics != "xnnpack":
         return nodes
     ix = _Index(graph, nodes)
     replace, drop = {}, set()
     for x, users in ix.consumers.items():
         if not ix.is_f32(x) or ix.tensor(x).value is not None:
             continue
-        fcs = [u for u in users if id(u) not in drop and _hybrid_fc(ix, u, x)]
+        fcs = [u for u in users if id(u) not in drop and _hybrid_fc(ix, u, x) and _serial_fc(ix, u, settings)]
         ks = {int(ix.tensor(u.inputs[1]).shape[1]) for u in fcs}
         if len(fcs) < 2 or len(ks) != 1 or len({bool((u.options or {}).get("asymmetric_quantize_inputs"))
                                                  for u in fcs}) != 1:
@@ -392,21 +401,19 @@ def fuse_fc_chain(graph, nodes, settings, protected):
     the next (an MLP) -> one NI_FULLY_CONNECTED_CHAIN (ops/fused_matmul.py):
     one compiled step runs every layer's own kernel in turn, so the bits are
     the unfused ones.  VNNI hosts (the packed FC kernels), the model's own
-    precision, XNNPack numerics, one thread (as fuse_shared_input_fc)."""
+    precision, XNNPack numerics, one-thread FCs (as fuse_shared_input_fc)."""
     from . import isa
-    from .kernels.parallel import resolve_threads
-    if (not isa.VNNI or settings.precision != "auto" or settings.numerics != "xnnpack"
-            or resolve_threads(settings.num_threads) > 1):
+    if not isa.VNNI or settings.precision != "auto" or settings.numerics != "xnnpack":
         return nodes
     ix = _Index(graph, nodes)
     replace, drop = {}, set()
     for n in nodes:
         if id(n) in drop or not _hybrid_fc(ix, n, n.inputs[0] if n.inputs else -1) or not ix.is_f32(n.inputs[0]) \
-                or ix.tensor(n.inputs[0]).value is not None:
+                or ix.tensor(n.inputs[0]).value is not None or not _serial_fc(ix, n, settings):
             continue
         p = ix.producer.get(n.inputs[0])
         if p is not None and p.op == "FULLY_CONNECTED" and _hybrid_fc(ix, p, p.inputs[0]) \
-                and ix.users(n.inputs[0]) == [n] and n.inputs[0] not in protected:
+                and _serial_fc(ix, p, settings) and ix.users(n.inputs[0]) == [n] and n.inputs[0] not in protected:
             continue                                   # not the head of its chain
         chain = [n]
         while True:
@@ -415,7 +422,8 @@ def fuse_fc_chain(graph, nodes, settings, protected):
             nxt = us[0] if len(us) == 1 else None
             k_next = None if nxt is None or len(nxt.inputs) < 2 else ix.tensor(nxt.inputs[1]).shape
             if (nxt is None or y in protected or not ix.is_f32(y) or not _hybrid_fc(ix, nxt, y)
-                    or int(k_next[1]) != int(ix.tensor(chain[-1].inputs[1]).shape[0]) or id(nxt) in drop):
+                    or int(k_next[1]) != int(ix.tensor(chain[-1].inputs[1]).shape[0]) or id(nxt) in drop
+                    or not _serial_fc(ix, nxt, settings)):
                 break
             chain.append(nxt)
         if len(chain) < 2:

@@ -48,7 +48,7 @@ from .. import isa
 from ..kernels import parallel as par, qgemm
 from ..kernels.parallel import plan_threads
 from .fully_connected import (F32, QD8Weights, _hybrid_bias, hybrid_weight_scales, is_hybrid, pack_weights,
-                              row_quantizer, rows_hybrid)
+                              row_quantizer, rows_hybrid, rows_hybrid_mt)
 from .registry import Lowered, lowering
 from . import qs8, tflite_float
 from .qs8 import QDTYPES
@@ -220,7 +220,7 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
         # XNNPack runs a 1x1/stride-1 conv as a fully connected layer: one
         # quantization per pixel (row of cin), not per image (measured vs LiteRT)
         if nt > 1:
-            return _rows_hybrid_mt(ctx, wts, m, cout, cin, nt, (batch, oh, ow, cout), lo, hi)
+            return rows_hybrid_mt(ctx, wts, m, cout, cin, nt, (batch, oh, ow, cout), lo, hi)
         return rows_hybrid(ctx, wts, m, cout, cin, quant, (batch, oh, ow, cout))
     img = h * w * cin
     # per-image quantization in nt chunks too (asymmetric quantizers; TFLite's symmetric one stays serial)
@@ -275,20 +275,3 @@ def _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, 
                             ind, istr, cin, oh * ow, wq, nks, ws_, bs, tfl, lo, hi, of, mc, sa, za)
     lowered.bind = bind
     return lowered
-
-
-def _rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
-    """rows_hybrid (fully_connected.py, XNNPack numerics: per-row quantization)
-    with quantization and GEMM fused per chunk of rows, nt chunks (VNNI only)."""
-    from ..kernels.parallel_vnni import gemm_qd8_rows_f32_vnni_mt
-    kp, tile = wts.kp, wts.tile
-    wq, nks, ws_, bs = wts.wq, wts.nks, wts.ws, wts.bs
-
-    def bind(ins, outs, ws):
-        x2, of = ins[0].reshape(-1)[:m * k].reshape(m, k), outs[0].reshape(-1)
-        q32, sa, za = ws
-        q2 = q32.view(np.uint8).reshape(m, kp)
-        return par.guarded(bound_kernel(gemm_qd8_rows_f32_vnni_mt, 0, x2, q2, sa, za, tile, n, kp, wq, nks, ws_, bs,
-                                        False, lo, hi, of, n, nt))
-    return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
-                   workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])

@@ -25,11 +25,11 @@ from ..kernels.gemm import (batch_matmul_f32_f32_f32, batch_matmul_f32_f32_f32_n
                             gemm_f32_f32_f32_minmax, pack_gemm_f32, pack_gemm_f32_batched, packed_size,
                             transpose_f32_batched, TILES)
 from .. import isa
-from ..kernels import dynquant, qgemm
+from ..kernels import dynquant, parallel as par, qgemm
 from .common import act_range_f32, bound_kernel, broadcast_shape, chain
 from .registry import Lowered, lowering
 from . import qs8, tflite_float
-from .qs8 import QDTYPES
+from .qs8 import Q8_GEMM_OP_PER_US, QDTYPES
 
 F32 = np.dtype(np.float32)
 
@@ -180,6 +180,10 @@ def _fc_hybrid(ctx, x, w, b, m, n, k, out_shape):
     wscale, _ = hybrid_weight_scales(ctx, w, n, 0)
     bias = _hybrid_bias(ctx, b, n)
     wts = QD8Weights(w.value, 1, n, k, k, 1, 0, wscale, bias, qgemm.choose_qtile_fc(m, n))
+    nt = hybrid_fc_threads(ctx.settings, m, n, k)
+    if nt > 1:
+        lo, hi = (np.float32(v) for v in act_range_f32(ctx))
+        return rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi)
     quant = row_quantizer(ctx, ctx.opt("asymmetric_quantize_inputs", False))
     return rows_hybrid(ctx, wts, m, n, k, quant, out_shape)
 
@@ -212,6 +216,34 @@ def rows_hybrid(ctx, wts, m, n, k, quant, out_shape):
         return chain(quant(xf, m, k, kp, q8, sa, za), gemm)
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])
+
+
+def rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
+    """rows_hybrid (XNNPack numerics: per-row quantization) with quantization
+    and GEMM fused per chunk of rows, nt chunks (VNNI only); bit-identical to
+    one thread (every row is quantized and multiplied on its own)."""
+    from ..kernels.parallel_vnni import gemm_qd8_rows_f32_vnni_mt
+    kp, tile = wts.kp, wts.tile
+    wq, nks, ws_, bs = wts.wq, wts.nks, wts.ws, wts.bs
+
+    def bind(ins, outs, ws):
+        x2, of = ins[0].reshape(-1)[:m * k].reshape(m, k), outs[0].reshape(-1)
+        q32, sa, za = ws
+        q2 = q32.view(np.uint8).reshape(m, kp)
+        return par.guarded(bound_kernel(gemm_qd8_rows_f32_vnni_mt, 0, x2, q2, sa, za, tile, n, kp, wq, nks, ws_, bs,
+                                        False, lo, hi, of, n, nt))
+    return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
+                   workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])
+
+
+def hybrid_fc_threads(settings, m, n, k):
+    """Chunks of rows for a dynamic-range FULLY_CONNECTED of m x k rows and n
+    outputs (1: the serial step): threaded only on VNNI hosts with XNNPack
+    numerics (rows_hybrid_mt), when plan_threads finds the op large enough."""
+    if not isa.VNNI or settings.numerics != "xnnpack":
+        return 1
+    mr = qgemm.QTILES[qgemm.choose_qtile_fc(m, n)][0]
+    return par.plan_threads(settings.num_threads, 2 * m * n * k / Q8_GEMM_OP_PER_US, -(-m // mr))
 
 
 @lowering("FULLY_CONNECTED", versions=(1, 13))

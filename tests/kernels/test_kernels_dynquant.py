@@ -125,3 +125,76 @@ def test_tflite_quantizers_simd_equal_scalar(k):
             fn(xs, offset, *b)
             for u, v in zip(a, b):
                 np.testing.assert_array_equal(u, v)
+
+
+def _scalar_xnn(x, offset, dt):
+    """dynquant_f32_qd8_xnn through its scalar per-row fallback (a strided view of x)."""
+    M, k = x.shape
+    xs = np.repeat(x, 2, axis=1)[:, ::2]
+    out = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+    K.dynquant_f32_qd8_xnn(xs, offset, *out)
+    return out
+
+
+def test_dynquant_xnn_blocked_random_shapes():
+    """The 16-row-block SIMD path (flat offsets, vector parameters) against the
+    scalar per-row fallback and the NumPy twin: bit-exact codes, scales, zero
+    points over M in 1..40 (block remainders), K in 1..300 (vector remainders),
+    row strides wider than K, varied ranges (zero points over -128..127)."""
+    rng = np.random.default_rng(11)
+    ks = [1, 2, 15, 16, 17, 31, 63, 64, 65, 100, 127, 128, 129, 191, 255, 300]
+    for t in range(60):
+        M = int(rng.integers(1, 41)) if t > 3 else (1, 15, 16, 17)[t]
+        k = int(ks[t % len(ks)]) if t < 32 else int(rng.integers(1, 301))
+        shift = rng.uniform(-3, 3, (M, 1))
+        x = (rng.normal(0, 1, (M, k)) * 10.0 ** rng.uniform(-6, 6, (M, 1)) + shift).astype(np.float32)
+        x[rng.random(M) < 0.1] = 0.0                       # all-zero rows
+        neg = rng.random(M) < 0.15
+        x[neg] = -np.abs(x[neg])                            # only-negative rows
+        pos = rng.random(M) < 0.15
+        x[pos] = np.abs(x[pos])                             # only-positive rows
+        const = rng.random(M) < 0.1
+        x[const] = np.float32(rng.normal())                 # constant rows
+        offset, dt = ((0, np.int8), (128, np.uint8))[t % 2]
+        pad = int(rng.integers(0, 3))
+        xw = np.zeros((M, k + pad), np.float32)
+        xw[:, :k] = x
+        xv = xw[:, :k]                                      # row stride > K when pad > 0
+        q = np.full((M, k + 2), 7, dt)
+        s, z = np.zeros(M, np.float32), np.zeros(M, np.int32)
+        K.dynquant_f32_qd8_xnn(xv, offset, q[:, :k], s, z)
+        exp = _scalar_xnn(x, offset, dt)
+        twin = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+        R.dynquant_f32_qd8_xnn(x, offset, *twin)
+        for a, b, c in zip((q[:, :k], s, z), exp, twin):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, c)
+        assert (q[:, k:] == 7).all()
+
+
+@pytest.mark.parametrize("M", [1, 5, 16, 19])
+def test_dynquant_xnn_blocked_special_values(M):
+    """Denormals, huge ranges, +-inf and signed zeros: the blocked SIMD path
+    equals the scalar fallback bit for bit (the twin too where the parameters
+    are finite)."""
+    rng = np.random.default_rng(M)
+    k = 37
+    x = rng.normal(0, 1, (M, k)).astype(np.float32)
+    special = [np.float32(1e-40) * rng.normal(0, 1, k), np.full(k, 1e-45), -np.full(k, 1e-45),
+               rng.normal(0, 1, k) * 3e38, np.full(k, -0.0), np.r_[[3.0e38, -3.0e38], np.zeros(k - 2)],
+               np.r_[[np.inf], rng.normal(0, 1, k - 1)], np.r_[[-np.inf], rng.normal(0, 1, k - 1)]]
+    for i in range(M):
+        x[i] = special[i % len(special)] if i % 2 == 0 or M == 1 else x[i]
+    x = x.astype(np.float32)
+    for offset, dt in ((0, np.int8), (128, np.uint8)):
+        out = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+        K.dynquant_f32_qd8_xnn(x, offset, *out)
+        exp = _scalar_xnn(x, offset, dt)
+        for a, b in zip(out, exp):
+            np.testing.assert_array_equal(a, b)
+        fin = np.isfinite(x).all(axis=1) & np.isfinite(out[1]) & (out[1] > 0)
+        twin = (np.zeros((M, k), dt), np.zeros(M, np.float32), np.zeros(M, np.int32))
+        with np.errstate(all="ignore"):
+            R.dynquant_f32_qd8_xnn(x, offset, *twin)
+        for a, b in zip(out, twin):
+            np.testing.assert_array_equal(a[fin], b[fin])

@@ -137,6 +137,23 @@ def test_conv_qd8_threads(calls, case, numerics):
     check_same(model, feeds, calls, kernel, numerics=numerics)
 
 
+@pytest.mark.skipif(not isa.VNNI, reason="threaded QD8 FCs need AVX512-VNNI")
+@pytest.mark.parametrize("m,k,n", [(37, 40, 33), (128, 64, 70)])
+def test_fc_qd8_threads(calls, m, k, n):
+    """A dynamic-range FULLY_CONNECTED large enough splits its rows over the
+    threads (quantization fused per chunk), with the one-thread bits."""
+    rng = np.random.default_rng(m)
+    b = ModelBuilder()
+    x = b.input((m, k))
+    sc = rng.uniform(0.005, 0.02, n).astype(np.float32)
+    w = b.const(rng.integers(-127, 128, (n, k)).astype(np.int8), scale=sc, zero_point=np.zeros(n, np.int64))
+    o = b.tensor((m, n))
+    b.op("FULLY_CONNECTED", [x, w, b.const(rng.standard_normal(n).astype(np.float32))], [o],
+         {"fused_activation_function": 1})
+    check_same(b.build(outputs=[o]), [rng.standard_normal((m, k)).astype(np.float32)], calls,
+               "gemm_qd8_rows_f32_vnni_mt")
+
+
 def qs8_conv_model(rng, case, op="CONV_2D", dm=1):
     batch, h, w, cin, cout, kh, kw, s, d, pad, act = case
     if op == "DEPTHWISE_CONV_2D":
