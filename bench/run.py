@@ -149,6 +149,18 @@ class Runner:
         return [self.it.get_tensor(d["index"]) for d in self.it.get_output_details()]
 
 
+def settle(r):
+    """Between two blocks of 2+ thread runs: let the previous configuration's
+    thread pool go idle (XNNPack's workers spin a while after a run) and forget
+    the stalls it caused our contention guard (kernels/parallel.py), which
+    would otherwise keep our next block on one thread: in a process that runs
+    only numba_infer neither pool competes."""
+    time.sleep(0.05)
+    if r.runtime == "numba_infer":
+        from numba_infer.kernels import parallel as par
+        par._guard.update(until=0.0, lost=0.0, suspect=False, threaded=False, backoff=par.BACKOFF_S)
+
+
 def build_runners(path, threads, precisions, numerics, litert_configs):
     import numba_infer
     runners = []
@@ -220,6 +232,7 @@ def bench_model(path, threads, runs, warmup, precisions, numerics, litert_config
                 k = i % len(live) if live else 0
                 n = runs // BLOCKS + (1 if i < runs % BLOCKS else 0)
                 for r in live[k:] + live[:k]:
+                    settle(r)
                     r.call(xs, timed=False)        # absorbs the previous configuration's spinning threads
                     for _ in range(n):
                         r.call(xs)
@@ -415,7 +428,8 @@ def write_markdown(path, records, profiles, meta):
              "`invoke()` calls each, interleaved (every iteration calls each configuration once, in an order "
              f"rotated by one per iteration); with 2+ threads by blocks ({BLOCKS} rounds, each configuration one "
              "untimed call then its share of the timed calls, rotated), since two thread pools in one process "
-             "disturb each other (each keeps spinning a while after its run). Median and min in ms.",
+             "disturb each other (each keeps spinning a while after its run); before each block a 50 ms pause, "
+             "and our contention guard forgets the stalls the other pool caused. Median and min in ms.",
              f"- Load average (1/5/15 min): at start {la0[0]:.2f} / {la0[1]:.2f} / {la0[2]:.2f}, at end "
              f"{la1[0]:.2f} / {la1[1]:.2f} / {la1[2]:.2f}"
              + (f"; other processes used {oth:.2f} cores on average while this ran." if oth is not None else "."),
