@@ -6,13 +6,15 @@ kernels/qgemm_vnni.py and kernels/qs8_vnni.py).
 AVX512-VNNI ONLY: import this module only when numba_infer.isa.VNNI is true.
 Reference: kernels/reference/parallel.py
 """
+import numpy as np
 from numba import prange
 
 from ._jit import kernel
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 from .parallel import split_rows
-from .qgemm import tile_shape
-from .qgemm_vnni import conv2d_qdu8_qc8w_f32_vnni, gemm_qdu8_qc8w_f32_rows_vnni
+from .qgemm import FC_HEAD, TILE_1x64, tile_shape
+from .qgemm_vnni import (conv2d_qdu8_qc8w_f32_vnni, fc_header, gemm_qdu8_qc8w_f32_rows_vnni, gemv16_qdu8_qc8w_f32_vnni,
+                         gemv_qdu8_qc8w_f32_vnni, quantize_rows)
 from .qs8_vnni import conv2d_u8_i8_q8_vnni
 
 
@@ -63,3 +65,38 @@ def conv2d_u8_i8_q8_vnni_mt(tile, m, groups, cg, ng, ntap, kc4, a, ind, istr, ld
         if r1 > r0:
             conv2d_u8_i8_q8_vnni(tile, r0, r1, groups, cg, ng, ntap, kc4, a, ind, istr, lda, wq, init, mult, lsh, rsh,
                                  fscale, nup, fp32, zp, lo, hi, out, ldo, mc)
+
+
+@kernel(parallel=True)
+def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
+    """qgemm_vnni.fc_qd8_gemv_vnni (one row, GEMV packing) with the output
+    columns split into nt chunks of whole panels: the row is quantized once,
+    then each thread streams its own share of the weights (a one-row FC is
+    bound by the weight stream; two cores read from L3 in parallel).  Each
+    column is the same exact int32 sum and epilogue: the serial bits."""
+    qmode, tile, n, kp, tfl, npad, nw, lo, hi = fc_header(wall)
+    qw = kp // 4
+    q = work[:qw].view(np.uint8)
+    sa = work[qw:qw + 1].view(np.float32)
+    za = work[qw + 1:qw + 2]
+    quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
+    o = FC_HEAD
+    wq = wall[o:o + nw]
+    nks = wall[o + nw:o + nw + npad]
+    wsc = wall[o + nw + npad:o + nw + 2 * npad].view(np.float32)
+    bs = wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32)
+    nr = 64 if tile == TILE_1x64 else 16
+    ps = qw * nr
+    npan = (n + nr - 1) // nr
+    for t in prange(nt):
+        p0 = npan * t // nt
+        p1 = npan * (t + 1) // nt
+        if p1 > p0:
+            j0 = p0 * nr
+            nc = min(n, p1 * nr) - j0
+            if tile == TILE_1x64:
+                gemv_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[p0 * ps:], nks[j0:], wsc[j0:], bs[j0:], tfl, lo,
+                                        hi, c, j0)
+            else:
+                gemv16_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[p0 * ps:], nks[j0:], wsc[j0:], bs[j0:], tfl, lo,
+                                          hi, c, j0)

@@ -310,33 +310,36 @@ def fc_qd8_vnni(x, work, wall, c):
 
 
 @kernel
+def fc_header(wall):
+    """(qmode, tile, n, kp, tfl, npad, nwords, lo, hi) of a qgemm.pack_fc_qd8 block."""
+    hdr = wall[:FC_HEAD].view(np.float32)
+    return wall[0], wall[1], wall[2], wall[3], wall[4] != 0, wall[6], wall[7], hdr[8], hdr[9]
+
+
+@kernel
+def quantize_rows(qmode, x, q, sa, za):
+    """The per-row quantizer of qmode (0 XNNPack, 1 TFLite asymmetric, 2 TFLite symmetric), offset 128."""
+    if qmode == 0:
+        dynquant_f32_qd8_xnn(x, 128, q, sa, za)
+    elif qmode == 1:
+        dynquant_f32_qd8_tflite(x, 128, q, sa, za)
+    else:
+        dynquant_f32_qs8_tflite_sym(x, 128, q, sa, za)
+
+
+@kernel
 def fc_qd8_gemv_vnni(x, work, wall, c):
     """fc_qd8_vnni for one row (x: (1, k)) packed for the GEMVs (tile 0, or the
     16-wide packing of choose_qtile_fc): only the row's quantizer and the GEMV,
     a small compiled body (measured ~0.1 us less per step than fc_qd8_vnni on
     mlp_dr, whose steps start with cold caches)."""
-    qmode = wall[0]
-    tile = wall[1]
-    n = wall[2]
-    kp = wall[3]
-    tfl = wall[4] != 0
-    npad = wall[6]
-    nw = wall[7]
-    hdr = wall[:FC_HEAD].view(np.float32)
-    lo = hdr[8]
-    hi = hdr[9]
+    qmode, tile, n, kp, tfl, npad, nw, lo, hi = fc_header(wall)
     o = FC_HEAD
     qw = kp // 4
     q = work[:qw].view(np.uint8)
     sa = work[qw:qw + 1].view(np.float32)
     za = work[qw + 1:qw + 2]
-    q2 = q.reshape(1, kp)
-    if qmode == 0:
-        dynquant_f32_qd8_xnn(x, 128, q2, sa, za)
-    elif qmode == 1:
-        dynquant_f32_qd8_tflite(x, 128, q2, sa, za)
-    else:
-        dynquant_f32_qs8_tflite_sym(x, 128, q2, sa, za)
+    quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
     wq = wall[o:o + nw]
     nks = wall[o + nw:o + nw + npad]
     wsc = wall[o + nw + npad:o + nw + 2 * npad].view(np.float32)

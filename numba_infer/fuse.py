@@ -337,11 +337,17 @@ def fuse_transposed_matmul(graph, nodes, settings, protected):
 
 def _serial_fc(ix, n, settings):
     """The FULLY_CONNECTED n runs on one thread (ops/fully_connected.py hybrid_fc_threads)."""
-    from .ops.fully_connected import hybrid_fc_threads
+    from .ops.fully_connected import gemv_threads, hybrid_fc_threads
+    from .kernels import qgemm
     x, w = ix.tensor(n.inputs[0]), ix.tensor(n.inputs[1])
     nn, k = (int(d) for d in w.shape)
     size = int(np.prod(x.shape, dtype=np.int64))
-    return k > 0 and size % k == 0 and hybrid_fc_threads(settings, size // k, nn, k) == 1
+    if k <= 0 or size % k:
+        return False
+    if size // k == 1:                       # the one-row FC splits by columns (gemv_threads)
+        nr = qgemm.QTILES[qgemm.choose_qtile_fc(1, nn)][1]
+        return gemv_threads(settings, 4 * qgemm.vnni_packed_words(nn, k, nr), -(-nn // nr)) == 1
+    return hybrid_fc_threads(settings, size // k, nn, k) == 1
 
 
 def _hybrid_fc(ix, n, x):

@@ -55,3 +55,8 @@ def binary_mt_kernel(fn, name):
             if o[3] > 0:
                 fn(a[o[0]:], b[o[1]:], s, sa, sb, lo, hi, out[o[2]:])
     return run
+
+
+def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
+    from .qgemm import fc_qd8_vnni
+    fc_qd8_vnni(x, work, wall, c)

@@ -200,10 +200,15 @@ def rows_hybrid(ctx, wts, m, n, k, quant, out_shape):
         # in one workspace
         wall = qgemm.pack_fc_qd8(quant.qmode, wts.tile, n, kp, tfl, lo, hi, n, wts.wq, wts.nks, wts.ws, wts.bs)
 
+        gemv = m == 1 and wts.tile in (qgemm.TILE_1x64, qgemm.TILE_8x16)
+        nt = gemv_threads(ctx.settings, wts.wq.nbytes, -(-n // qgemm.QTILES[wts.tile][1])) if gemv else 1
+
         def bind_vnni(ins, outs, ws):
             from ..kernels.qgemm_vnni import fc_qd8_gemv_vnni, fc_qd8_vnni
             x2 = ins[0].reshape(-1)[:m * k].reshape(m, k)
-            gemv = m == 1 and wts.tile in (qgemm.TILE_1x64, qgemm.TILE_8x16)
+            if nt > 1:
+                from ..kernels.parallel_vnni import fc_qd8_gemv_vnni_mt
+                return par.guarded(bound_kernel(fc_qd8_gemv_vnni_mt, x2, ws[0], wall, outs[0].reshape(-1), nt))
             return bound_kernel(fc_qd8_gemv_vnni if gemv else fc_qd8_vnni, x2, ws[0], wall, outs[0].reshape(-1))
         return Lowered(outputs=[(out_shape, F32)], bind=bind_vnni, flops=2 * m * n * k,
                        workspace=[((m * kp // 4 + 2 * m,), np.int32)])
@@ -234,6 +239,20 @@ def rows_hybrid_mt(ctx, wts, m, n, k, nt, out_shape, lo, hi):
                                         False, lo, hi, of, n, nt))
     return Lowered(outputs=[(out_shape, F32)], bind=bind, flops=2 * m * n * k,
                    workspace=[((m * kp // 4,), np.int32), ((m,), F32), ((m,), np.int32)])
+
+
+GEMV_MT_MIN_BYTES = 256 * 1024     # one-row FCs with at least this much weight split their columns
+
+
+def gemv_threads(settings, weight_bytes, panels):
+    """Chunks of output columns for a one-row dynamic-range FC (a GEMV): its time
+    is the weight stream (~90 GB/s from L3 on one core), so it is split when the
+    weights are large enough to pay for the threads' start (~3 us), not by the
+    compute estimate of plan_threads."""
+    nt = par.resolve_threads(settings.num_threads)
+    if nt <= 1 or not isa.VNNI or weight_bytes < GEMV_MT_MIN_BYTES or panels < nt:
+        return 1
+    return nt
 
 
 def hybrid_fc_threads(settings, m, n, k):

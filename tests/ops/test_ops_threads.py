@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only"
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
-MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
+MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
 
 @pytest.fixture
@@ -152,6 +152,23 @@ def test_fc_qd8_threads(calls, m, k, n):
          {"fused_activation_function": 1})
     check_same(b.build(outputs=[o]), [rng.standard_normal((m, k)).astype(np.float32)], calls,
                "gemm_qd8_rows_f32_vnni_mt")
+
+
+@pytest.mark.skipif(not isa.VNNI, reason="threaded QD8 FCs need AVX512-VNNI")
+@pytest.mark.parametrize("k,n", [(600, 1000), (2100, 130)])
+def test_fc_qd8_gemv_threads(calls, k, n):
+    """A one-row dynamic-range FC with >= 256 KB of weights splits its output
+    columns over the threads (row quantized once), with the one-thread bits;
+    1000 and 130 columns: odd numbers of 64-wide panels, a partial last one."""
+    rng = np.random.default_rng(k)
+    b = ModelBuilder()
+    x = b.input((1, k))
+    sc = rng.uniform(0.005, 0.02, n).astype(np.float32)
+    w = b.const(rng.integers(-127, 128, (n, k)).astype(np.int8), scale=sc, zero_point=np.zeros(n, np.int64))
+    o = b.tensor((1, n))
+    b.op("FULLY_CONNECTED", [x, w, b.const(rng.standard_normal(n).astype(np.float32))], [o],
+         {"fused_activation_function": 3})
+    check_same(b.build(outputs=[o]), [rng.standard_normal((1, k)).astype(np.float32)], calls, "fc_qd8_gemv_vnni_mt")
 
 
 def qs8_conv_model(rng, case, op="CONV_2D", dm=1):
