@@ -10,11 +10,10 @@ import numpy as np
 from numba import prange
 
 from ._jit import kernel
-from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 from .parallel import split_rows
-from .qgemm import FC_HEAD, TILE_1x64, tile_shape
-from .qgemm_vnni import (conv2d_qdu8_qc8w_f32_vnni, fc_header, gemm_qdu8_qc8w_f32_rows_vnni, gemv16_qdu8_qc8w_f32_vnni,
-                         gemv_qdu8_qc8w_f32_vnni, quantize_rows)
+from .qgemm import TILE_1x64, tile_shape
+from .qgemm_vnni import (conv2d_qdu8_qc8w_f32_vnni, fc_header, fc_weights, gemm_qdu8_qc8w_f32_rows_vnni,
+                         gemv16_qdu8_qc8w_f32_vnni, gemv_qdu8_qc8w_f32_vnni, quantize_rows)
 from .qs8_vnni import conv2d_u8_i8_q8_vnni
 
 
@@ -30,12 +29,7 @@ def gemm_qd8_rows_f32_vnni_mt(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs,
     for t in prange(nt):
         r0, r1 = split_rows(t, nt, m, mr)
         if r1 > r0:
-            if qmode == 0:
-                dynquant_f32_qd8_xnn(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
-            elif qmode == 1:
-                dynquant_f32_qd8_tflite(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
-            else:
-                dynquant_f32_qs8_tflite_sym(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
+            quantize_rows(qmode, x[r0:r1], q[r0:r1], sa[r0:r1], za[r0:r1])
             gemm_qdu8_qc8w_f32_rows_vnni(tile, r1 - r0, n, kp, q[r0:r1].reshape(-1), kp, sa[r0:], za[r0:], wq, nks, ws,
                                          bs, tfl, lo, hi, c[r0 * ldc:], ldc)
 
@@ -74,17 +68,13 @@ def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
     then each thread streams its own share of the weights (a one-row FC is
     bound by the weight stream; two cores read from L3 in parallel).  Each
     column is the same exact int32 sum and epilogue: the serial bits."""
-    qmode, tile, n, kp, tfl, npad, nw, lo, hi = fc_header(wall)
+    qmode, tile, n, kp, tfl, _, lo, hi = fc_header(wall)
+    wq, nks, wsc, bs = fc_weights(wall)
     qw = kp // 4
     q = work[:qw].view(np.uint8)
     sa = work[qw:qw + 1].view(np.float32)
     za = work[qw + 1:qw + 2]
     quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
-    o = FC_HEAD
-    wq = wall[o:o + nw]
-    nks = wall[o + nw:o + nw + npad]
-    wsc = wall[o + nw + npad:o + nw + 2 * npad].view(np.float32)
-    bs = wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32)
     nr = 64 if tile == TILE_1x64 else 16
     ps = qw * nr
     npan = (n + nr - 1) // nr

@@ -21,6 +21,35 @@ from .simd_q8 import vbroadcast_u32
 
 
 @kernel
+def quantize_rows(qmode, x, q, sa, za):
+    """The per-row quantizer of qmode (0 XNNPack asymmetric, 1 TFLite asymmetric,
+    2 TFLite symmetric; kernels/dynquant.py), uint8 codes with offset 128."""
+    if qmode == 0:
+        dynquant_f32_qd8_xnn(x, 128, q, sa, za)
+    elif qmode == 1:
+        dynquant_f32_qd8_tflite(x, 128, q, sa, za)
+    else:
+        dynquant_f32_qs8_tflite_sym(x, 128, q, sa, za)
+
+
+@kernel
+def fc_header(wall):
+    """(qmode, tile, n, kp, tfl, ldc, lo, hi) of a qgemm.pack_fc_qd8 block."""
+    hdr = wall[:FC_HEAD].view(np.float32)
+    return wall[0], wall[1], wall[2], wall[3], wall[4] != 0, wall[5], hdr[8], hdr[9]
+
+
+@kernel
+def fc_weights(wall):
+    """(wq, nks, ws, bs) of a qgemm.pack_fc_qd8 block (views)."""
+    npad = wall[6]
+    nw = wall[7]
+    o = FC_HEAD
+    return (wall[o:o + nw], wall[o + nw:o + nw + npad], wall[o + nw + npad:o + nw + 2 * npad].view(np.float32),
+            wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32))
+
+
+@kernel
 def _ukr_qd8(tile, r0, r1, nv, ntap, kc4, a, ind, istr, ao, lda, w, wo, sa, zpa, so, nks, ws, bs, jo, tfl, lo, hi, c,
              cb, ldc):
     if tile == 0:
@@ -240,12 +269,7 @@ def conv2d_qd8_vnni(qmode, x2, q2, xq, scale, zpu, zoff, zlen, tile, m, groups, 
     TFLite symmetric; kernels/dynquant.py, offset 128), write image b's
     zero-point pixel at xq[zoff + b*zlen :][:zlen], then
     conv2d_qdu8_qc8w_f32_vnni over all m output rows (rpi per image)."""
-    if qmode == 0:
-        dynquant_f32_qd8_xnn(x2, 128, q2, scale, zpu)
-    elif qmode == 1:
-        dynquant_f32_qd8_tflite(x2, 128, q2, scale, zpu)
-    else:
-        dynquant_f32_qs8_tflite_sym(x2, 128, q2, scale, zpu)
+    quantize_rows(qmode, x2, q2, scale, zpu)
     fill_rows_u8(xq, zoff, zlen, x2.shape[0], zlen, zpu)
     conv2d_qdu8_qc8w_f32_vnni(tile, 0, m, groups, cg, ng, ntap, kc4, xq, ind, istr, lda, scale, zpu, rpi, wq, nks, ws,
                               bs, tfl, lo, hi, out, groups * ng, mc, sa, za)
@@ -264,12 +288,7 @@ def gemm_qd8_rows_vnni(qmode, x, q, sa, za, tile, n, kp, wq, nks, ws, bs, tfl, l
     qf = q.reshape(-1)
     for r0 in range(0, m, mc):
         r1 = min(m, r0 + mc)
-        if qmode == 0:
-            dynquant_f32_qd8_xnn(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
-        elif qmode == 1:
-            dynquant_f32_qd8_tflite(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
-        else:
-            dynquant_f32_qs8_tflite_sym(x[r0:r1], 128, q[r0:r1], sa[r0:r1], za[r0:r1])
+        quantize_rows(qmode, x[r0:r1], q[r0:r1], sa[r0:r1], za[r0:r1])
         if tile == 0:
             for r in range(r0, r1):
                 gemv_qdu8_qc8w_f32_vnni(n, kp, qf, r * kp, sa, za, r, wq, nks, ws, bs, tfl, lo, hi, c, r * ldc)
@@ -289,42 +308,12 @@ def fc_qd8_vnni(x, work, wall, c):
     block (header, weights, per-channel params); work: m*kp/4 + 2m words, the
     uint8 rows q (kp bytes each), then sa (float32 bits), then za.  x: (m, k)
     float32; row r of the output at c[r*ldc:]."""
-    qmode = wall[0]
-    tile = wall[1]
-    n = wall[2]
-    kp = wall[3]
-    tfl = wall[4] != 0
-    ldc = wall[5]
-    npad = wall[6]
-    nw = wall[7]
-    hdr = wall[:FC_HEAD].view(np.float32)
-    lo = hdr[8]
-    hi = hdr[9]
-    o = FC_HEAD
+    qmode, tile, n, kp, tfl, ldc, lo, hi = fc_header(wall)
+    wq, nks, wsc, bs = fc_weights(wall)
     m = x.shape[0]
     qw = m * kp // 4
     gemm_qd8_rows_vnni(qmode, x, work[:qw].view(np.uint8).reshape(m, kp), work[qw:qw + m].view(np.float32),
-                       work[qw + m:qw + 2 * m], tile, n, kp, wall[o:o + nw], wall[o + nw:o + nw + npad],
-                       wall[o + nw + npad:o + nw + 2 * npad].view(np.float32),
-                       wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32), tfl, lo, hi, c, ldc)
-
-
-@kernel
-def fc_header(wall):
-    """(qmode, tile, n, kp, tfl, npad, nwords, lo, hi) of a qgemm.pack_fc_qd8 block."""
-    hdr = wall[:FC_HEAD].view(np.float32)
-    return wall[0], wall[1], wall[2], wall[3], wall[4] != 0, wall[6], wall[7], hdr[8], hdr[9]
-
-
-@kernel
-def quantize_rows(qmode, x, q, sa, za):
-    """The per-row quantizer of qmode (0 XNNPack, 1 TFLite asymmetric, 2 TFLite symmetric), offset 128."""
-    if qmode == 0:
-        dynquant_f32_qd8_xnn(x, 128, q, sa, za)
-    elif qmode == 1:
-        dynquant_f32_qd8_tflite(x, 128, q, sa, za)
-    else:
-        dynquant_f32_qs8_tflite_sym(x, 128, q, sa, za)
+                       work[qw + m:qw + 2 * m], tile, n, kp, wq, nks, wsc, bs, tfl, lo, hi, c, ldc)
 
 
 @kernel
@@ -333,17 +322,13 @@ def fc_qd8_gemv_vnni(x, work, wall, c):
     16-wide packing of choose_qtile_fc): only the row's quantizer and the GEMV,
     a small compiled body (measured ~0.1 us less per step than fc_qd8_vnni on
     mlp_dr, whose steps start with cold caches)."""
-    qmode, tile, n, kp, tfl, npad, nw, lo, hi = fc_header(wall)
-    o = FC_HEAD
+    qmode, tile, n, kp, tfl, _, lo, hi = fc_header(wall)
+    wq, nks, wsc, bs = fc_weights(wall)
     qw = kp // 4
     q = work[:qw].view(np.uint8)
     sa = work[qw:qw + 1].view(np.float32)
     za = work[qw + 1:qw + 2]
     quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
-    wq = wall[o:o + nw]
-    nks = wall[o + nw:o + nw + npad]
-    wsc = wall[o + nw + npad:o + nw + 2 * npad].view(np.float32)
-    bs = wall[o + nw + 2 * npad:o + nw + 3 * npad].view(np.float32)
     if tile == 0:
         gemv_qdu8_qc8w_f32_vnni(n, kp, q, 0, sa, za, 0, wq, nks, wsc, bs, tfl, lo, hi, c, 0)
     else:

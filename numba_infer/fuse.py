@@ -115,6 +115,25 @@ class _Index:
         return None
 
 
+def _rewritten(nodes, replace, drop):
+    """nodes without the dropped ones (ids in drop), each node whose id is a key
+    of replace swapped for its fused node."""
+    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+
+
+def _fc_node(op, x, fcs, outputs):
+    """The fused node of FULLY_CONNECTEDs fcs: inputs x, w1, b1, w2, b2, ... (-1: no
+    bias), their options under "fcs"."""
+    ins = [x]
+    for u in fcs:
+        ins += [u.inputs[1], u.inputs[2] if len(u.inputs) == 3 else -1]
+    name = "+".join(f"{u.op}#{u.index}" for u in fcs)
+    return Node(index=fcs[0].index, op=op, version=1, inputs=tuple(ins), outputs=tuple(outputs),
+                options={"fcs": tuple(dict(u.options or {}) for u in fcs), "fused": tuple(u.index for u in fcs),
+                         "name": f"FULLY_CONNECTED({name})"},
+                custom_options=None, builtin_code=-1)
+
+
 def _no_act(n):
     return not n.options or int(n.options.get("fused_activation_function", 0) or 0) == 0
 
@@ -251,7 +270,7 @@ def fuse_layer_norm(graph, nodes, settings, protected):
         chain, fused = got
         drop.update(id(nd) for nd in chain)
         replace[id(max(chain, key=nodes.index))] = fused
-    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+    return _rewritten(nodes, replace, drop)
 
 
 # ---------------------------------------------------------------- BATCH_MATMUL through TRANSPOSEs
@@ -330,7 +349,7 @@ def fuse_transposed_matmul(graph, nodes, settings, protected):
                      custom_options=None, builtin_code=-1)
         drop.update(id(nd) for nd in chain)
         replace[id(max(chain, key=nodes.index))] = fused
-    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+    return _rewritten(nodes, replace, drop)
 
 
 # ---------------------------------------------------------------- FULLY_CONNECTEDs sharing their input
@@ -385,18 +404,10 @@ def fuse_shared_input_fc(graph, nodes, settings, protected):
                                                  for u in fcs}) != 1:
             continue
         fcs.sort(key=nodes.index)
-        ins = [x]
-        for u in fcs:
-            ins += [u.inputs[1], u.inputs[2] if len(u.inputs) == 3 else -1]
-        name = "+".join(f"{u.op}#{u.index}" for u in fcs)
-        fused = Node(index=fcs[0].index, op="NI_FULLY_CONNECTED_SHARED", version=1, inputs=tuple(ins),
-                     outputs=tuple(u.outputs[0] for u in fcs),
-                     options={"fcs": tuple(dict(u.options or {}) for u in fcs), "fused": tuple(u.index for u in fcs),
-                              "name": f"FULLY_CONNECTED({name})"},
-                     custom_options=None, builtin_code=-1)
+        fused = _fc_node("NI_FULLY_CONNECTED_SHARED", x, fcs, [u.outputs[0] for u in fcs])
         drop.update(id(u) for u in fcs)
         replace[id(fcs[0])] = fused                 # every output exists from the first FC's place on
-    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+    return _rewritten(nodes, replace, drop)
 
 
 
@@ -434,17 +445,9 @@ def fuse_fc_chain(graph, nodes, settings, protected):
             chain.append(nxt)
         if len(chain) < 2:
             continue
-        ins = [n.inputs[0]]
-        for u in chain:
-            ins += [u.inputs[1], u.inputs[2] if len(u.inputs) == 3 else -1]
-        name = "+".join(f"{u.op}#{u.index}" for u in chain)
-        fused = Node(index=n.index, op="NI_FULLY_CONNECTED_CHAIN", version=1, inputs=tuple(ins),
-                     outputs=(chain[-1].outputs[0],),
-                     options={"fcs": tuple(dict(u.options or {}) for u in chain),
-                              "fused": tuple(u.index for u in chain), "name": f"FULLY_CONNECTED({name})"},
-                     custom_options=None, builtin_code=-1)
+        fused = _fc_node("NI_FULLY_CONNECTED_CHAIN", n.inputs[0], chain, [chain[-1].outputs[0]])
         drop.update(id(u) for u in chain)
         replace[id(chain[-1])] = fused
-    return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
+    return _rewritten(nodes, replace, drop)
 
 PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain]
