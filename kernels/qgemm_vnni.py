@@ -18,6 +18,7 @@ from .qgemm import FC_HEAD, TILE_1x64, TILE_8x16, expand_image_params, fill_rows
 from .simd import (vadd, vadd_i32, vcvt_f32, vdpbusd, vfma, vload, vload_i32, vmax, vmin, vmul, vmul_i32, vsplat,
                    vsplat_i32, vstore_n, vzero_i32)
 from .simd_q8 import vbroadcast_u32
+from .softmax import softmax_f32_rows_xnn
 
 
 @kernel
@@ -359,3 +360,16 @@ def fc_chain_qd8_vnni(x, work, walls, offs, tmp, c):
         else:
             fc_qd8_vnni(src, work, wall, dst)
         src = dst[:m * n].reshape(m, n)
+
+
+@kernel
+def fc_chain_softmax_qd8_vnni(x, work, walls, offs, tmp, c):
+    """fc_chain_qd8_vnni, then SOFTMAX (beta 1, as XNNPack: softmax_f32_rows_xnn)
+    over each row of its output c in place: an MLP classifier head in one step
+    (the SOFTMAX's own step costs ~0.5 us once the weight stream has flushed the
+    caches; the bits are the unfused ones)."""
+    fc_chain_qd8_vnni(x, work, walls, offs, tmp, c)
+    m = x.shape[0]
+    if m > 0 and c.shape[0] > 0:
+        c2 = c.reshape(m, c.shape[0] // m)
+        softmax_f32_rows_xnn(c2, c2)

@@ -121,16 +121,18 @@ def _rewritten(nodes, replace, drop):
     return [replace.get(id(n), n) for n in nodes if id(n) not in drop or id(n) in replace]
 
 
-def _fc_node(op, x, fcs, outputs):
+def _fc_node(op, x, fcs, outputs, tail=None):
     """The fused node of FULLY_CONNECTEDs fcs: inputs x, w1, b1, w2, b2, ... (-1: no
-    bias), their options under "fcs"."""
+    bias), their options under "fcs"; tail: a SOFTMAX run on the last output
+    ("softmax" option)."""
     ins = [x]
     for u in fcs:
         ins += [u.inputs[1], u.inputs[2] if len(u.inputs) == 3 else -1]
-    name = "+".join(f"{u.op}#{u.index}" for u in fcs)
+    ops = list(fcs) + ([tail] if tail is not None else [])
+    name = "+".join(f"{u.op}#{u.index}" for u in ops)
     return Node(index=fcs[0].index, op=op, version=1, inputs=tuple(ins), outputs=tuple(outputs),
-                options={"fcs": tuple(dict(u.options or {}) for u in fcs), "fused": tuple(u.index for u in fcs),
-                         "name": f"FULLY_CONNECTED({name})"},
+                options={"fcs": tuple(dict(u.options or {}) for u in fcs), "fused": tuple(u.index for u in ops),
+                         "softmax": tail is not None, "name": f"FULLY_CONNECTED({name})"},
                 custom_options=None, builtin_code=-1)
 
 
@@ -443,11 +445,26 @@ def fuse_fc_chain(graph, nodes, settings, protected):
                     or not _serial_fc(ix, nxt, settings)):
                 break
             chain.append(nxt)
-        if len(chain) < 2:
+        tail = _softmax_tail(ix, chain[-1].outputs[0], protected)
+        if len(chain) < 2 and tail is None:
             continue
-        fused = _fc_node("NI_FULLY_CONNECTED_CHAIN", n.inputs[0], chain, [chain[-1].outputs[0]])
+        fused = _fc_node("NI_FULLY_CONNECTED_CHAIN", n.inputs[0], chain,
+                         [(tail or chain[-1]).outputs[0]], tail=tail)
         drop.update(id(u) for u in chain)
-        replace[id(chain[-1])] = fused
+        replace[id(tail or chain[-1])] = fused         # where the fused step runs
     return _rewritten(nodes, replace, drop)
+
+
+def _softmax_tail(ix, y, protected):
+    """The SOFTMAX (beta 1, XNNPack's kernel) that alone reads the chain's output
+    y, which it may then absorb (a classifier head), or None."""
+    us = ix.users(y)
+    if len(us) != 1 or y in protected or us[0].op != "SOFTMAX" or len(us[0].inputs) != 1:
+        return None
+    s = us[0]
+    beta = (s.options or {}).get("beta", 1.0)
+    if np.float32(beta) != np.float32(1.0) or not ix.is_f32(s.outputs[0]):
+        return None
+    return s
 
 PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain]

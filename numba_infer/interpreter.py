@@ -10,7 +10,7 @@ import numpy as np
 
 from .errors import InputError, StateError, TensorIndexError
 from .graph import Graph
-from .model import _read, apply_threads, make_settings
+from .model import _read, make_settings
 from .ops.registry import Resources
 from .plan import prepare
 
@@ -155,9 +155,10 @@ class Interpreter:
         plan.set_input(tensor_index, value)
 
     def invoke(self):
-        plan = self._require_plan()
-        apply_threads(self._settings.num_threads)
-        plan.run()
+        plan = self._plan
+        if plan is None:
+            raise StateError("call allocate_tensors() first")
+        plan.run()                      # sets the thread count itself (plan._runner)
         self._invoked = True
 
     def get_tensor(self, tensor_index, subgraph_index=0):

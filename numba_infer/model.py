@@ -29,7 +29,8 @@ def make_settings(precision="auto", numerics="xnnpack", num_threads=None):
 
 
 def apply_threads(num_threads):
-    """Set Numba's thread count for this run (called before every run, by Model and Interpreter).
+    """Set Numba's thread count for this run (what a multi-thread plan's run does
+    first, plan._runner; also for code that calls kernels or steps directly).
 
     num_threads=None: 1 thread, like LiteRT's default interpreter; -1: every
     thread Numba started with (NUMBA_NUM_THREADS, the core count by default);
@@ -232,7 +233,6 @@ class Model:
             full = {i: arrays[i].shape for i in self.graph.inputs}
             _check_rank(self.graph, full)
         plan = self.plan if full is None and not keep else self._plan_for(full, keep)
-        apply_threads(self.settings.num_threads)
         for idx, a in arrays.items():
             plan.set_input(idx, a)
         return plan

@@ -155,13 +155,13 @@ def test_internal_ops_cannot_come_from_a_file(op):
     assert op not in numba_infer.supported_ops() and "BATCH_MATMUL" in numba_infer.supported_ops()
 
 
-def mlp_model(rows, expose_mid=False):
-    """x [rows, 40] -> FC 48 (relu) -> FC 33 -> FC 10 (dynamic range) -> SOFTMAX."""
+def mlp_model(rows, expose_mid=False, layers=((48, 1), (33, 0), (10, 0)), beta=1.0, expose_last=False):
+    """x [rows, 40] -> FC 48 (relu) -> FC 33 -> FC 10 (dynamic range) -> SOFTMAX(beta)."""
     rng = np.random.default_rng(11)
     b = ModelBuilder()
     t = b.input((rows, 40), name="x")
     mids = []
-    for i, (n, act) in enumerate([(48, 1), (33, 0), (10, 0)]):
+    for i, (n, act) in enumerate(layers):
         k = b.tensors[t].shape[-1]
         w = b.const(rng.integers(-127, 128, (n, k)).astype(np.int8), name=f"w{i}",
                     scale=rng.uniform(0.002, 0.02, n).astype(np.float32), zero_point=np.zeros(n, np.int64))
@@ -170,16 +170,17 @@ def mlp_model(rows, expose_mid=False):
         b.op("FULLY_CONNECTED", [t, w, bias], [y], {"fused_activation_function": act})
         mids.append(y)
         t = y
-    p = b.tensor((rows, 10), name="p")
-    b.op("SOFTMAX", [t], [p], {"beta": 1.0})
-    return b.build(outputs=[p] + ([mids[0]] if expose_mid else []))
+    p = b.tensor((rows, layers[-1][0]), name="p")
+    b.op("SOFTMAX", [t], [p], {"beta": beta})
+    return b.build(outputs=[p] + ([mids[0]] if expose_mid else []) + ([mids[-1]] if expose_last else []))
 
 
 @pytest.mark.parametrize("rows,expose_mid", [(1, False), (3, False), (1, True)])
 def test_mlp_chain_fuses_bit_identically(monkeypatch, rows, expose_mid):
     """Consecutive dynamic-range FCs run as one NI_FULLY_CONNECTED_CHAIN step on
     VNNI hosts (each layer's own kernel), with the unfused bits; a layer whose
-    output is a model output ends the chain."""
+    output is a model output ends the chain.  The SOFTMAX (beta 1) that alone
+    reads the last layer runs in the same step, on its output in place."""
     from numba_infer import isa
     model = mlp_model(rows, expose_mid)
     x = np.random.default_rng(0).standard_normal((rows, 40)).astype(np.float32)
@@ -198,6 +199,36 @@ def test_mlp_chain_fuses_bit_identically(monkeypatch, rows, expose_mid):
     if isa.VNNI:
         assert ops.count("NI_FULLY_CONNECTED_CHAIN") == 1
         assert ops.count("FULLY_CONNECTED") == (1 if expose_mid else 0)
+        assert ops.count("SOFTMAX") == 0
+    ref = run_litert(model, [x])
+    for a, r in zip(fused, ref):
+        np.testing.assert_allclose(a, r, rtol=0, atol=2e-6 * np.abs(r).max())
+
+
+@pytest.mark.parametrize("layers,beta,expose_last,absorbed", [
+    (((10, 0),), 1.0, False, True),                 # one FC + its SOFTMAX: one step
+    (((48, 1), (10, 0)), 0.5, False, False),        # beta != 1: XNNPack refuses it, the Eigen kernel runs apart
+    (((48, 1), (10, 0)), 1.0, True, False),         # the logits are a model output: the SOFTMAX stays apart
+])
+def test_mlp_softmax_tail(monkeypatch, layers, beta, expose_last, absorbed):
+    """Which SOFTMAX the FC chain absorbs; every variant keeps the unfused bits."""
+    from numba_infer import isa
+    model = mlp_model(2, layers=layers, beta=beta, expose_last=expose_last)
+    x = np.random.default_rng(1).standard_normal((2, 40)).astype(np.float32)
+
+    def run(fuse):
+        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+        it = numba_infer.Interpreter(model_content=model)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._plan.steps]
+
+    (fused, ops), (plain, _) = run(True), run(False)
+    _same_bits(fused, plain)
+    if isa.VNNI:
+        assert ops.count("SOFTMAX") == (0 if absorbed else 1)
+        assert ops.count("NI_FULLY_CONNECTED_CHAIN") == (1 if absorbed or len(layers) > 1 else 0)
     ref = run_litert(model, [x])
     for a, r in zip(fused, ref):
         np.testing.assert_allclose(a, r, rtol=0, atol=2e-6 * np.abs(r).max())

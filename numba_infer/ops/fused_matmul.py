@@ -216,12 +216,16 @@ def fully_connected_chain(ctx):
     for b, o in zip(blocks, offs):
         walls[o:o + len(b)] = b
     work = max(m * wts.kp // 4 + 2 * m for _, _, wts, _, _ in layers)
-    mid = max([n for n, _, _, _, _ in layers[:-1]])
+    mid = max([n for n, _, _, _, _ in layers[:-1]], default=0)
     shape = layers[-1][1]
 
+    softmax = bool(ctx.opt("softmax", False))        # a SOFTMAX (beta 1) on the output, in place
+
     def bind(ins, outs, ws):
-        from ..kernels.qgemm_vnni import fc_chain_qd8_vnni
+        from ..kernels.qgemm_vnni import fc_chain_qd8_vnni, fc_chain_softmax_qd8_vnni
         x2 = ins[0].reshape(-1)[:m * k].reshape(m, k)
-        return bound_kernel(fc_chain_qd8_vnni, x2, ws[0], walls, offs, ws[1], outs[0].reshape(-1))
-    return Lowered(outputs=[(shape, F32)], bind=bind, flops=sum(2 * m * n * w.kp for n, _, w, _, _ in layers),
-                   workspace=[((work,), np.int32), ((2 * m * mid,), F32)])
+        kern = fc_chain_softmax_qd8_vnni if softmax else fc_chain_qd8_vnni
+        return bound_kernel(kern, x2, ws[0], walls, offs, ws[1], outs[0].reshape(-1))
+    flops = sum(2 * m * n * w.kp for n, _, w, _, _ in layers) + (5 * m * layers[-1][0] if softmax else 0)
+    return Lowered(outputs=[(shape, F32)], bind=bind, flops=flops,
+                   workspace=[((work,), np.int32), ((2 * m * max(mid, 1),), F32)])
