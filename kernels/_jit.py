@@ -7,10 +7,13 @@ Numba's on-disk cache does not notice when a helper defined in *another*
 module changes, so a cached caller could silently keep stale code.  We
 therefore key the cache directory on a hash of every kernel source file:
 any edit anywhere in ``kernels/`` moves the cache to a fresh directory.
-``NUMBA_CACHE_DIR`` set by the user wins.
+``NUMBA_CACHE_DIR`` set by the user wins.  Directories of old versions are
+pruned (prune_caches), keeping the few most recently used.
 """
 import hashlib
 import os
+import re
+import shutil
 from pathlib import Path
 
 import numba
@@ -31,12 +34,47 @@ def _source_hash():
     return h.hexdigest()[:16]
 
 
+KEEP_CACHES = 3          # older kernel-source versions whose compiled kernels stay on disk
+
+
 def _cache_dir():
     base = os.environ.get("NUMBA_INFER_CACHE_DIR")
     if not base:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         base = os.path.join(xdg, "numba_infer")
     return os.path.join(base, f"{numba.__version__}-{_source_hash()}")
+
+
+_VERSION_DIR = re.compile(r"^\d+\.\d+[^-/]*-[0-9a-f]{16}$")
+
+
+def prune_caches(current, keep=KEEP_CACHES):
+    """Delete the compiled kernels of old kernel-source versions next to ``current``.
+
+    Every edit of kernels/ (and every upgrade) starts a fresh cache directory
+    of ~50 MB, and nothing else ever removes the old ones.  ``current`` is
+    touched (it is the one in use) and the ``keep`` most recently used other
+    version directories stay, so a second installed version running now keeps
+    its cache; only directories named like ours (numba version-hash) are
+    considered.  Returns the removed paths."""
+    parent = os.path.dirname(current)
+    try:
+        os.makedirs(current, exist_ok=True)
+        os.utime(current)
+        names = [n for n in os.listdir(parent) if _VERSION_DIR.match(n)]
+    except OSError:
+        return []
+    paths = [os.path.join(parent, n) for n in names if os.path.join(parent, n) != current]
+
+    def used(p):
+        try:
+            return os.stat(p).st_mtime
+        except OSError:
+            return 0.0
+    stale = sorted(paths, key=used, reverse=True)[keep:]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return stale
 
 
 def align_stack(ir_module, align=64):
@@ -78,6 +116,7 @@ _install_align_stack()
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
     numba.config.CACHE_DIR = _cache_dir()
+    prune_caches(numba.config.CACHE_DIR)
 
 
 def kernel(fn=None, *, fastmath=EXACT, parallel=False):

@@ -80,3 +80,27 @@ def test_compiled_kernel_realigns_its_stack():
     assert "andq\t$-64, %rsp" in asm
     e = np.exp(x - x.max(axis=1, keepdims=True))
     np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True), rtol=1e-6)
+
+
+def test_prune_caches_keeps_current_and_recent(tmp_path):
+    """Old kernel-source versions' cache directories are removed, the current one
+    and the KEEP most recently used others stay, unrelated entries are untouched."""
+    import os
+    names = [f"0.68.1-{i:016x}" for i in range(6)]
+    for age, n in enumerate(names):                   # names[0] most recent
+        d = tmp_path / n
+        (d / "sub").mkdir(parents=True)
+        (d / "sub" / "k.nbc").write_bytes(b"x" * 10)
+        t = 1_000_000 - 1000 * age
+        os.utime(d, (t, t))
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "README").write_text("mine")
+    current = str(tmp_path / "0.68.1-ffffffffffffffff")   # new: created and touched
+    removed = _jit.prune_caches(current, keep=2)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert sorted(os.path.basename(p) for p in removed) == sorted(names[2:])
+    assert left == sorted(names[:2] + ["0.68.1-ffffffffffffffff", "notes", "README"])
+    # the current directory was the oldest: it is touched, so it is never pruned
+    os.utime(current, (1, 1))
+    assert _jit.prune_caches(current, keep=0) == [str(tmp_path / n) for n in names[:2]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0.68.1-ffffffffffffffff", "README", "notes"]
