@@ -175,6 +175,16 @@ def mlp_model(rows, expose_mid=False, layers=((48, 1), (33, 0), (10, 0)), beta=1
     return b.build(outputs=[p] + ([mids[0]] if expose_mid else []) + ([mids[-1]] if expose_last else []))
 
 
+def _run_mlp(monkeypatch, model, x, fuse):
+    """(outputs, op of every step) of one run with fusion on or off."""
+    monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+    it = numba_infer.Interpreter(model_content=model)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._plan.steps]
+
+
 @pytest.mark.parametrize("rows,expose_mid", [(1, False), (3, False), (1, True)])
 def test_mlp_chain_fuses_bit_identically(monkeypatch, rows, expose_mid):
     """Consecutive dynamic-range FCs run as one NI_FULLY_CONNECTED_CHAIN step on
@@ -185,15 +195,7 @@ def test_mlp_chain_fuses_bit_identically(monkeypatch, rows, expose_mid):
     model = mlp_model(rows, expose_mid)
     x = np.random.default_rng(0).standard_normal((rows, 40)).astype(np.float32)
 
-    def run(fuse):
-        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
-        it = numba_infer.Interpreter(model_content=model)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._require_plan().steps]
-
-    (fused, ops), (plain, ops0) = run(True), run(False)
+    (fused, ops), (plain, ops0) = _run_mlp(monkeypatch, model, x, True), _run_mlp(monkeypatch, model, x, False)
     _same_bits(fused, plain)
     assert ops0.count("FULLY_CONNECTED") == 3
     if isa.VNNI:
@@ -216,15 +218,7 @@ def test_mlp_softmax_tail(monkeypatch, layers, beta, expose_last, absorbed):
     model = mlp_model(2, layers=layers, beta=beta, expose_last=expose_last)
     x = np.random.default_rng(1).standard_normal((2, 40)).astype(np.float32)
 
-    def run(fuse):
-        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
-        it = numba_infer.Interpreter(model_content=model)
-        it.allocate_tensors()
-        it.set_tensor(it.get_input_details()[0]["index"], x)
-        it.invoke()
-        return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._plan.steps]
-
-    (fused, ops), (plain, _) = run(True), run(False)
+    (fused, ops), (plain, _) = _run_mlp(monkeypatch, model, x, True), _run_mlp(monkeypatch, model, x, False)
     _same_bits(fused, plain)
     if isa.VNNI:
         assert ops.count("SOFTMAX") == (0 if absorbed else 1)
