@@ -90,7 +90,8 @@ def align_stack(ir_module, align=64):
     depth it was called from; realigned, 8.5 at every depth.  (``nounwind`` is
     added as well: llvmlite prints no attributes for a function whose attribute
     set is otherwise empty, alignstack included; nopython functions return
-    their errors and never unwind.)"""
+    their errors and never unwind.)  Numba's parfor gufuncs (the bodies of
+    prange loops) get it too: their names do not carry the module's."""
     for fn in ir_module.functions:
         if not fn.is_declaration and ("numba_infer" in fn.name or "parfor_gufunc" in fn.name):
             fn.attributes.alignstack = align
