@@ -34,8 +34,13 @@ from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr
 
 # Below this much estimated single-thread work an op stays serial: the fork/join
 # costs ~1.5-2 us on a quiet machine and much more when a sibling process is
-# busy (PERF_NOTES.md section 0 and Recommendation 7).
-MIN_PARALLEL_US = 25.0
+# busy (PERF_NOTES.md section 0 and Recommendation 7).  10 rather than 25: an op
+# left serial between threaded ones also reads the half of its input the other
+# core wrote; measured 2-thread speedups with 25 -> 10 (numba_infer alone):
+# mobilenet_v2_fp32 1.57 -> 1.66, deeplab_mini_fp32 1.51 -> 1.61,
+# efficientnet_v2_b0_fp32 1.63 -> 1.68, inception_stem 1.91 -> 1.93, small
+# models unchanged (transformer_fp32 1.00, opzoo_fp32 0.83 -> 0.85).
+MIN_PARALLEL_US = 10.0
 
 
 def resolve_threads(num_threads):
