@@ -6,14 +6,13 @@ kernels/qgemm_vnni.py and kernels/qs8_vnni.py).
 AVX512-VNNI ONLY: import this module only when numba_infer.isa.VNNI is true.
 Reference: kernels/reference/parallel.py
 """
-import numpy as np
 from numba import prange
 
 from ._jit import kernel
 from .parallel import split_rows
 from .qgemm import TILE_1x64, tile_shape
 from .qgemm_vnni import (conv2d_qdu8_qc8w_f32_vnni, fc_header, fc_weights, gemm_qdu8_qc8w_f32_rows_vnni,
-                         gemv16_qdu8_qc8w_f32_vnni, gemv_qdu8_qc8w_f32_vnni, quantize_rows)
+                         gemv_cols_vnni, quantize_gemv_row, quantize_rows)
 from .qs8_vnni import conv2d_u8_i8_q8_vnni
 
 
@@ -70,23 +69,12 @@ def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
     column is the same exact int32 sum and epilogue: the serial bits."""
     qmode, tile, n, kp, tfl, _, lo, hi = fc_header(wall)
     wq, nks, wsc, bs = fc_weights(wall)
-    qw = kp // 4
-    q = work[:qw].view(np.uint8)
-    sa = work[qw:qw + 1].view(np.float32)
-    za = work[qw + 1:qw + 2]
-    quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
+    q, sa, za = quantize_gemv_row(x, work, qmode, kp)
     nr = 64 if tile == TILE_1x64 else 16
-    ps = qw * nr
     npan = (n + nr - 1) // nr
     for t in prange(nt):
         p0 = npan * t // nt
         p1 = npan * (t + 1) // nt
         if p1 > p0:
             j0 = p0 * nr
-            nc = min(n, p1 * nr) - j0
-            if tile == TILE_1x64:
-                gemv_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[p0 * ps:], nks[j0:], wsc[j0:], bs[j0:], tfl, lo,
-                                        hi, c, j0)
-            else:
-                gemv16_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[p0 * ps:], nks[j0:], wsc[j0:], bs[j0:], tfl, lo,
-                                          hi, c, j0)
+            gemv_cols_vnni(tile, j0, min(n, p1 * nr) - j0, kp, q, sa, za, wq, nks, wsc, bs, tfl, lo, hi, c)

@@ -318,6 +318,32 @@ def fc_qd8_vnni(x, work, wall, c):
 
 
 @kernel
+def quantize_gemv_row(x, work, qmode, kp):
+    """Quantize the one row x (1, k) into work as the GEMVs read it: kp uint8
+    codes (kp / 4 words), then its scale (float32 bits), then its zero point.
+    Returns (codes, scale[1], zero point[1])."""
+    qw = kp // 4
+    q = work[:qw].view(np.uint8)
+    sa = work[qw:qw + 1].view(np.float32)
+    za = work[qw + 1:qw + 2]
+    quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
+    return q, sa, za
+
+
+@kernel
+def gemv_cols_vnni(tile, j0, nc, kp, q, sa, za, wq, nks, ws, bs, tfl, lo, hi, c):
+    """Output columns j0 .. j0 + nc of the one-row GEMV (j0 on a panel boundary
+    of the GEMV packing: 1x64 panels, or the 16-wide packing of choose_qtile_fc),
+    written at c[j0:]."""
+    nr = 64 if tile == TILE_1x64 else 16
+    w0 = j0 // nr * (kp // 4) * nr
+    if tile == TILE_1x64:
+        gemv_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[w0:], nks[j0:], ws[j0:], bs[j0:], tfl, lo, hi, c, j0)
+    else:
+        gemv16_qdu8_qc8w_f32_vnni(nc, kp, q, 0, sa, za, 0, wq[w0:], nks[j0:], ws[j0:], bs[j0:], tfl, lo, hi, c, j0)
+
+
+@kernel
 def fc_qd8_gemv_vnni(x, work, wall, c):
     """fc_qd8_vnni for one row (x: (1, k)) packed for the GEMVs (tile 0, or the
     16-wide packing of choose_qtile_fc): only the row's quantizer and the GEMV,
@@ -325,15 +351,8 @@ def fc_qd8_gemv_vnni(x, work, wall, c):
     mlp_dr, whose steps start with cold caches)."""
     qmode, tile, n, kp, tfl, _, lo, hi = fc_header(wall)
     wq, nks, wsc, bs = fc_weights(wall)
-    qw = kp // 4
-    q = work[:qw].view(np.uint8)
-    sa = work[qw:qw + 1].view(np.float32)
-    za = work[qw + 1:qw + 2]
-    quantize_rows(qmode, x, q.reshape(1, kp), sa, za)
-    if tile == 0:
-        gemv_qdu8_qc8w_f32_vnni(n, kp, q, 0, sa, za, 0, wq, nks, wsc, bs, tfl, lo, hi, c, 0)
-    else:
-        gemv16_qdu8_qc8w_f32_vnni(n, kp, q, 0, sa, za, 0, wq, nks, wsc, bs, tfl, lo, hi, c, 0)
+    q, sa, za = quantize_gemv_row(x, work, qmode, kp)
+    gemv_cols_vnni(tile, 0, n, kp, q, sa, za, wq, nks, wsc, bs, tfl, lo, hi, c)
 
 
 @kernel

@@ -196,43 +196,6 @@ def _row_range(x, r, depth):
 
 
 @kernel
-def _row_max(x, r, depth):
-    """The max of _row_range alone (same scan semantics, four accumulators)."""
-    base = r * depth
-    m = x[r, 0]
-    whole = depth - depth % 16
-    if whole == 0:
-        for i in range(1, depth):
-            v = x[r, i]
-            m = v if v > m else m
-        return m
-    a0 = vsplat(m)
-    a1 = a0
-    a2 = a0
-    a3 = a0
-    main = depth - depth % 64
-    for i in range(0, main, 64):
-        v0 = vload(x, base + i)
-        v1 = vload(x, base + i + 16)
-        v2 = vload(x, base + i + 32)
-        v3 = vload(x, base + i + 48)
-        a0 = vsel_gt(v0, a0, v0, a0)
-        a1 = vsel_gt(v1, a1, v1, a1)
-        a2 = vsel_gt(v2, a2, v2, a2)
-        a3 = vsel_gt(v3, a3, v3, a3)
-    for i in range(main, whole, 16):
-        v = vload(x, base + i)
-        a0 = vsel_gt(v, a0, v, a0)
-    if whole < depth:
-        v = vload(x, base + depth - 16)      # overlaps the last block: harmless for a max
-        a0 = vsel_gt(v, a0, v, a0)
-    a0 = vsel_gt(a1, a0, a1, a0)
-    a2 = vsel_gt(a3, a2, a3, a2)
-    a0 = vsel_gt(a2, a0, a2, a0)
-    return vmax_lanes(a0)                    # every lane NaN iff x[r, 0] is NaN
-
-
-@kernel
 def softmax_f32_rows_xnn(x, out):
     """SOFTMAX (beta = 1) over rows as LiteRT's XNNPack delegate on AVX-512: m = max,
     e_i = exp_minus_xnn(x_i - m) summed as avx512f_rr2_p5_u64_acc2 does (lane j of two
@@ -333,7 +296,7 @@ def softmax_f32_rows_eigen(x, beta, out):
     vb = vsplat(beta)
     for r in range(rows):
         o = out[r]
-        m = _row_max(x, r, depth)
+        m = _row_range(x, r, depth)[0]
         vmx = vsplat(m)
         base = r * depth
         nvec = min(depth, max(nv - base, 0))      # this row's elements inside whole packets
@@ -367,7 +330,7 @@ def log_softmax_f32_rows_eigen(x, out):
     for r in range(rows):
         o = out[r]
         base = r * depth
-        m = _row_max(x, r, depth)
+        m = _row_range(x, r, depth)[0]
         vmx = vsplat(m)
         for i in range(0, nv, 16):
             w = min(16, nv - i)
