@@ -207,6 +207,22 @@ def sigmoid_f32_xnn(table, x, out):
         out[i] = one - f if f32_bits(v) >= 0 else f
 
 
+@kernel
+def swish_f32_xnn(table, x, out):
+    """out = x * sigmoid_f32_xnn(x): a LOGISTIC whose output only feeds MUL(x, it)
+    (SiLU / swish as the TFLite converter emits it), fused by numba_infer/fuse.py.
+    The sigmoid is rounded to float32 and then multiplied once, as the two ops
+    do, so the bits are theirs.  x, out: flat float32 (may be the same array);
+    table: EXP2_K_OVER_32.  Reference: kernels/reference/activation.py"""
+    n = out.shape[0]
+    s = np.empty(256, np.float32)
+    for i0 in range(0, n, 256):
+        m = min(256, n - i0)
+        sigmoid_f32_xnn(table, x[i0:i0 + m], s[:m])
+        for i in range(m):
+            out[i0 + i] = x[i0 + i] * s[i]
+
+
 # ---------------------------------------------------------------- XNNPack-exact GELU
 
 def _f32s(*v):

@@ -90,3 +90,20 @@ def sigmoid_f32_xnn_avx512(table, x, out):
         vstore(out, i, _sigmoid16_xnn(tlo, thi, vload(x, i)))
     if main < n:
         vstore_n(out, main, _sigmoid16_xnn(tlo, thi, vload_n(x, main, n - main)), n - main)
+
+
+@kernel
+def swish_f32_xnn_avx512(table, x, out):
+    """out = x * sigmoid(x) (kernels/activation.py swish_f32_xnn, same bits): the
+    vsigmoid above and the product on each vector while it is in registers.
+    Reference: kernels/reference/activation_avx512.py"""
+    n = out.shape[0]
+    tlo = vload(table, 0)
+    thi = vload(table, 16)
+    main = n - n % 16
+    for i in range(0, main, 16):
+        v = vload(x, i)
+        vstore(out, i, vmul(v, _sigmoid16_xnn(tlo, thi, v)))
+    if main < n:
+        v = vload_n(x, main, n - main)
+        vstore_n(out, main, vmul(v, _sigmoid16_xnn(tlo, thi, v)), n - main)

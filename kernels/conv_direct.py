@@ -231,14 +231,23 @@ def conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
     the one before).  x, out flat; wp: pack_direct; offs: direct_offsets with the
     padded width wq = pad_band(...)[0]; band: pad_band's; xp: pad_band's nr * wq * cin
     floats."""
+    conv2d_direct_pad_f32_rows(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                               band, lo, hi, xp, out, 0, oh, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def conv2d_direct_pad_f32_rows(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                               band, lo, hi, xp, out, y0, y1, rnd):
+    """conv2d_direct_pad_f32_minmax's output rows y0 <= oy < y1 of every image
+    (a thread's chunk: kernels/parallel.py); xp: this call's own band scratch."""
     k = kh * kw * cin
     vlo = vsplat(lo)
     vhi = vsplat(hi)
     wq, _, _ = pad_band(oh, ow, cin, kh, kw, sh, sw, dh, dw, 0)
     ps = sw * cin
     for b in range(batch):
-        for r0 in range(0, oh, band):
-            r1 = min(oh, r0 + band)
+        for r0 in range(y0, y1, band):
+            r1 = min(y1, r0 + band)
             pad_rows_f32(x, b, h, w, cin, pt, pl, r0 * sh, (r1 - 1 - r0) * sh + (kh - 1) * dh + 1, wq, xp)
             for oy in range(r0, r1):
                 xb = (oy - r0) * sh * wq * cin

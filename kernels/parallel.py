@@ -26,10 +26,11 @@ import numpy as np
 from numba import prange
 
 from ._jit import FAST_F32, kernel
+from .conv_direct import conv2d_direct_pad_f32_rows
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
-from .gemm import gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr
+from .gemm import gemm_f32_f32_f32_rows_minmax, gemv_f32_f32_f32_minmax, im2col_f32, tile_mr, tile_nr
 
 
 # Below this much estimated single-thread work an op stays serial: the fork/join
@@ -65,6 +66,22 @@ def plan_threads(num_threads, work_us, units):
     if nt <= 1 or work_us < MIN_PARALLEL_US or units < nt:
         return 1
     return nt
+
+
+def split_balance(nt, total, unit):
+    """Share of nt chunks' time spent working when total rows (or columns) are
+    dealt out in whole units by split_rows: 1.0 when every chunk gets as many."""
+    per = min(total, -(-(-(-total // unit)) // nt) * unit)
+    return total / (nt * per)
+
+
+def gemm_col_split(nt, m, mr, n, nr):
+    """Whether a threaded GEMM should cut its n columns (whole nr-wide weight
+    panels) rather than its m rows (whole mr-row tiles): when that balances
+    the chunks clearly better, e.g. the 49 rows of a 7x7 map in 14-row tiles
+    (28 + 21 rows) against 1152 columns in 32-wide panels (576 + 576).  Each
+    chunk then reads all of A, which is small when m is."""
+    return split_balance(nt, n, nr) > split_balance(nt, m, mr) + 0.05
 
 
 def dw_channel_split(nt, rows, c):
@@ -211,6 +228,50 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
                 im2col_f32(x, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, g * cg, cg, r0, nrows, wst)
                 gemm_f32_f32_f32_rows_minmax(tile, nrows, ng, kdim, wst, kdim, wp[g * gs:(g + 1) * gs], lo, hi,
                                              out[r0 * cout + g * ng:], cout, rnd)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt, rnd=False):
+    """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the n columns cut into
+    nt chunks of whole weight panels (gemm_col_split: few rows)."""
+    nr = tile_nr(tile)
+    ps = (k + 1) * nr
+    npan = (n + nr - 1) // nr
+    for t in prange(nt):
+        p0, p1 = split_rows(t, nt, npan, 1)
+        if p1 > p0:
+            n0 = p0 * nr
+            gemm_f32_f32_f32_rows_minmax(tile, m, min(n, p1 * nr) - n0, k, a, lda, w[p0 * ps:p1 * ps], lo, hi,
+                                         c[n0:], ldc, rnd)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, c, nt, rnd=False):
+    """gemv_f32_f32_f32_minmax (kernels/gemm.py, 64-wide panels) with the panels
+    cut into nt chunks of whole panel pairs: each core streams its own part of
+    the weights (the GEMV is bound by that stream)."""
+    NR = 64
+    pstride = (k + 1) * NR
+    npan = (n + NR - 1) // NR
+    for t in prange(nt):
+        p0, p1 = split_rows(t, nt, npan, 2)
+        if p1 > p0:
+            n0 = p0 * NR
+            gemv_f32_f32_f32_minmax(min(n, p1 * NR) - n0, k, a, w[p0 * pstride:p1 * pstride], lo, hi, c[n0:],
+                                    rnd)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def conv2d_direct_pad_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_,
+                                    offs, band, lo, hi, xp, nt, out, rnd=False):
+    """conv2d_direct_pad_f32_minmax (kernels/conv_direct.py) with the output rows cut
+    into nt chunks; xp: nt equal band scratches, one per chunk."""
+    sz = xp.shape[0] // nt
+    for t in prange(nt):
+        y0, y1 = split_rows(t, nt, oh, 1)
+        if y1 > y0:
+            conv2d_direct_pad_f32_rows(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_,
+                                       offs, band, lo, hi, xp[t * sz:(t + 1) * sz], out, y0, y1, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

@@ -43,6 +43,9 @@ Patterns:
   rows are quantized once.  Model's own precision, XNNPack numerics.
 - dynamic-range FULLY_CONNECTEDs each feeding only the next (an MLP) ->
   ``NI_FULLY_CONNECTED_CHAIN``: every layer's own kernel, in one compiled step.
+- ``MUL(x, LOGISTIC(x))`` (SiLU / swish) -> ``NI_SWISH`` (ops/activation.py):
+  XNNPack's sigmoid and the product in one pass.  XNNPack numerics, not under
+  fp16 emulation.
 """
 from __future__ import annotations
 
@@ -467,4 +470,37 @@ def _softmax_tail(ix, y, protected):
         return None
     return s
 
-PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain]
+
+# ---------------------------------------------------------------- SiLU / swish
+
+def fuse_swish(graph, nodes, settings, protected):
+    """y = MUL(x, LOGISTIC(x)) (SiLU / swish as the TFLite converter emits it,
+    EfficientNet's activation) -> one NI_SWISH node (ops/activation.py): the
+    sigmoid and the product per vector while it is in registers, so the sigmoid
+    is never written out and read back.  XNNPack's sigmoid rounded to float32,
+    then one product: the two ops' bits.  Only where LOGISTIC runs XNNPack's
+    kernel (XNNPack numerics, float32) and not under fp16 emulation (which
+    rounds the sigmoid to fp16 before the product); the MUL without a fused
+    activation and the sigmoid read by nothing else."""
+    if settings.fp16 or settings.numerics != "xnnpack":
+        return nodes
+    ix = _Index(graph, nodes)
+    replace, drop = {}, set()
+    for n in nodes:
+        if n.op != "LOGISTIC" or len(n.inputs) != 1 or len(n.outputs) != 1:
+            continue
+        x, s = n.inputs[0], n.outputs[0]
+        mul = ix.only_user(s, "MUL")
+        if (mul is None or s in protected or x == -1 or not ix.is_f32(x) or not ix.is_f32(s)
+                or _other(mul, s) != x or not _no_act(mul) or not ix.is_f32(mul.outputs[0])
+                or tuple(ix.tensor(mul.outputs[0]).shape) != tuple(ix.tensor(x).shape)):
+            continue
+        name = f"LOGISTIC#{n.index}+MUL#{mul.index}"
+        replace[id(mul)] = Node(index=n.index, op="NI_SWISH", version=1, inputs=(x,), outputs=tuple(mul.outputs),
+                                options={"fused": (n.index, mul.index), "name": f"SWISH({name})"},
+                                custom_options=None, builtin_code=-1)
+        drop.update((id(n), id(mul)))
+    return _rewritten(nodes, replace, drop)
+
+
+PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain, fuse_swish]

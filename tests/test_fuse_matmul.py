@@ -142,7 +142,7 @@ def test_shared_transformers_fused_bit_identical(monkeypatch, name):
     _same_bits(outs[True], outs[False])
 
 
-@pytest.mark.parametrize("op", ["NI_BATCH_MATMUL", "NI_LAYER_NORM", "NI_FULLY_CONNECTED_SHARED"])
+@pytest.mark.parametrize("op", ["NI_BATCH_MATMUL", "NI_LAYER_NORM", "NI_FULLY_CONNECTED_SHARED", "NI_SWISH"])
 def test_internal_ops_cannot_come_from_a_file(op):
     """The fused ops exist only inside prepare: a model naming one as a custom op is refused."""
     from numba_infer.errors import UnsupportedError

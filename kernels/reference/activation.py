@@ -128,6 +128,15 @@ def sigmoid_f32_xnn(table, x, out):
         out[...] = np.where(bits32(x) < 0, f, one - f)
 
 
+def swish_f32_xnn(table, x, out):
+    """x * sigmoid_f32_xnn(x), the sigmoid rounded to float32 first (LOGISTIC then MUL)."""
+    x = np.array(x, F32)
+    s = np.empty_like(x)
+    sigmoid_f32_xnn(table, x, s)
+    with np.errstate(all="ignore"):
+        out[...] = x * s
+
+
 def gelu_f32_xnn(coef, x, out):
     """XNNPack f32-vgelu / f32-vapproxgelu avx512f_rational_12_10_div with FTZ/DAZ, operation by
     operation (bit-exact): clamp, c*P(c^2) / Q(c^2) by FMA Horner steps, (0.5x) * (e + 1)."""

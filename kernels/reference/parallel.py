@@ -2,7 +2,7 @@
 threaded drivers compute exactly what their serial drivers compute, so each
 twin is the serial driver's twin with the chunk count ignored."""
 
-from . import dwconv as D, gemm as G, qgemm as Q, qs8 as S
+from . import conv_direct as C, dwconv as D, gemm as G, qgemm as Q, qs8 as S
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 
 
@@ -19,6 +19,20 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
                                  tile, wp, mb, lo, hi, ws, nt, out):
     G.conv2d_f32_f32_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, groups, cout,
                                 tile, wp, mb, lo, hi, ws, out)
+
+
+def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt):
+    G.gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc)
+
+
+def gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, c, nt):
+    G.gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c)
+
+
+def conv2d_direct_pad_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_,
+                                    offs, band, lo, hi, xp, nt, out):
+    C.conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
+                                   band, lo, hi, xp, out)
 
 
 def dwconv_f32_f32_f32_minmax_mt(x, w, b, sh, sw, dh, dw, pad_t, pad_l, lo, hi, nt, csplit, out):

@@ -12,7 +12,7 @@ from ..kernels import activation as A
 from ..kernels import elementwise as K
 from ..kernels.activation import (EXP2_K_OVER_32, GELU_ERF_XNN, GELU_TANH_XNN, activation_f32, gelu_f32_eigen,
                                   gelu_f32_xnn, hard_swish_f32_tflite, hard_swish_f32_xnn, sigmoid_f32_eigen,
-                                  sigmoid_f32_xnn, tanh_f32_eigen, tanh_f32_xnn)
+                                  sigmoid_f32_xnn, swish_f32_xnn, tanh_f32_eigen, tanh_f32_xnn)
 from ..kernels.elu import elu_f32_xnn
 from ..kernels.qelementwise import lut_u8
 from ..kernels.reference.requant import multiply_by_quantized_multiplier as _mbqm
@@ -69,6 +69,20 @@ def activation(ctx):
         return unary_lowered(ctx, _BUILTIN[ctx.node.op])
     alpha = np.float32(ctx.opt("alpha", 0.0) if ctx.node.op == "LEAKY_RELU" else 0.0)
     return unary_lowered(ctx, activation_f32, _ACT[ctx.node.op], alpha)
+
+
+def swish_xnn_kernel():
+    """x * XNNPack's vsigmoid(x) (kernels/activation*.py), as sigmoid_xnn_kernel."""
+    if isa.AVX512F:
+        from ..kernels.activation_avx512 import swish_f32_xnn_avx512
+        return swish_f32_xnn_avx512
+    return swish_f32_xnn
+
+
+@lowering("NI_SWISH")
+def swish(ctx):
+    """MUL(x, LOGISTIC(x)) fused by numba_infer/fuse.py fuse_swish (XNNPack numerics)."""
+    return unary_lowered(ctx, swish_xnn_kernel(), EXP2_K_OVER_32)
 
 
 @lowering("GELU")

@@ -8,10 +8,10 @@
   16-lane vector (kernels/gemm_n8.py: rows r and r + oh/2 read from a padded,
   row-interleaved band of the input, no im2col; same bits), where the
   16-wide tiles would waste half of every FMA.
-- at most 4 input channels (an RGB first layer), one group, one thread: the
-  GEMM reads its A operand straight from a zero-padded band of input rows
+- at most 4 input channels (an RGB first layer), one group: the GEMM reads
+  its A operand straight from a zero-padded band of input rows
   (kernels/conv_direct.py; same bits), since building im2col rows of
-  3-channel runs costs as much as the GEMM.
+  3-channel runs costs as much as the GEMM; threaded by output rows.
 Weights (+ bias) are packed per group at prepare time.  Padding and output
 sizes follow tflite/kernels/padding.h (``common.padding``).
 
@@ -31,7 +31,8 @@ resolve_threads: None = 1): with more than one thread and enough work
 (plan_threads: >= MIN_PARALLEL_US estimated at the rates below, at least one
 tile per thread) the step calls the threaded drivers of kernels/parallel.py /
 parallel_vnni.py, which cut the output rows into one chunk per thread (per-chunk
-im2col scratch, allocated nt times in the workspace); outputs are
+im2col scratch, allocated nt times in the workspace) -- or, for a 1x1 conv on
+few rows (7x7 maps), its output channels (par.gemm_col_split); outputs are
 bit-identical to the serial drivers.  One thread binds the serial drivers.
 The portable (non-VNNI) int8 path stays single-threaded.
 """
@@ -47,7 +48,7 @@ from .common import act_range_f32, bound_kernel, chain, padding
 from .. import isa
 from ..kernels import parallel as par, qgemm
 from ..kernels.parallel import plan_threads
-from .fully_connected import (F32, QD8Weights, _hybrid_bias, hybrid_weight_scales, is_hybrid, pack_weights,
+from .fully_connected import (F32, F32_GEMM_FLOP_PER_US, QD8Weights, f32_gemm_threads, gemv_tile, _hybrid_bias, hybrid_weight_scales, is_hybrid, pack_weights,
                               row_quantizer, rows_hybrid, rows_hybrid_mt)
 from .registry import Lowered, lowering
 from . import qs8, tflite_float
@@ -59,7 +60,6 @@ DIRECT_BAND_FLOATS = 16384           # padded input rows per band of the first-l
 DIRECT_MAX_CIN = 4                   # first layers (RGB in): kernels/conv_direct.py
 # single-thread rates used to guess an op's run time (plan_threads): measured
 # on mobilenet_v2 (fp32 convs 40-110 GFLOP/s, QD8 / QS8 VNNI convs several x that)
-F32_GEMM_FLOP_PER_US = 1.0e5
 Q8_GEMM_OP_PER_US = 3.0e5
 
 
@@ -107,28 +107,34 @@ def conv_2d(ctx):
     if hybrid:
         return _conv_hybrid(ctx, f, b, batch, h, w, cin, cout, kh, kw, cg, groups, sh, sw, dh, dw, pt, pl, oh, ow,
                             lo, hi)
-    if (groups == 1 and m > 1 and (cout <= 8 or cin <= DIRECT_MAX_CIN)
-            and plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // 16)) == 1):
-        special = _conv_narrow if cout <= 8 else _conv_direct
-        return special(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt,
-                       pl, oh, ow, lo, hi)
+    if groups == 1 and m > 1 and (cout <= 8 or cin <= DIRECT_MAX_CIN):
+        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, min(oh, -(-m // 16)))
+        if cout > 8:
+            return _conv_direct(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
+                                dw, pt, pl, oh, ow, lo, hi, nt)
+        if nt == 1:
+            return _conv_narrow(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
+                                dw, pt, pl, oh, ow, lo, hi)
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
     bias = b.value.reshape(groups, ng) if b is not None else [None] * groups
     wp = np.concatenate([pack_weights(fw[g], bias[g], tile) for g in range(groups)])
-    nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // mr))
     rnd = ctx.settings.fp16                   # fp16 emulation: the GEMM epilogue rounds
     lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim, rounds_fp16=rnd)
 
     if kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0:
+        nt, drv = f32_gemm_threads(ctx.settings, m, cout, kdim, tile)
+
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+            if nt > 1 and gemv_tile(tile, m):
+                return par.guarded(bound_kernel(drv, cout, cin, xf[:cin], wp, lo, hi, of[:cout], nt, rnd))
             if nt > 1:
-                return par.guarded(bound_kernel(par.gemm_f32_f32_f32_minmax_mt, tile, m, cout, cin, xf, cin, wp, lo,
-                                                hi, of, cout, nt, rnd))
+                return par.guarded(bound_kernel(drv, tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, nt, rnd))
             return bound_kernel(gemm_f32_f32_f32_minmax, tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)
     else:
+        nt = plan_threads(ctx.settings.num_threads, 2 * m * cout * kdim / F32_GEMM_FLOP_PER_US, -(-m // mr))
         mb = max(mr, IM2COL_BLOCK_FLOATS // kdim // mr * mr)
         tiles = -(-m // mr)
         mb = min(mb, -(-tiles // nt) * mr)               # at most one chunk's rows
@@ -174,10 +180,11 @@ def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl
                    workspace=[((int(nr * wq * 2 * cin),), F32)])
 
 
-def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
-    """Few input channels (an RGB first layer), one group, one thread: the GEMM's
-    A operand read straight from a zero-padded band of input rows, no border paths
-    (kernels/conv_direct.py conv2d_direct_pad_f32_minmax; same bits).
+def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi, nt):
+    """Few input channels (an RGB first layer), one group: the GEMM's A operand read
+    straight from a zero-padded band of input rows, no border paths
+    (kernels/conv_direct.py conv2d_direct_pad_f32_minmax; same bits).  nt > 1: the
+    output rows in nt chunks, each with its own band (kernels/parallel.py).
     wb: _filter_and_bias."""
     kdim = kh * kw * cin
     np_ = np.int64(-(-cout // 32) * 32)
@@ -191,9 +198,12 @@ def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl
 
     def bind(ins, outs, ws):
         xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        if nt > 1:
+            return par.guarded(bound_kernel(par.conv2d_direct_pad_f32_minmax_mt, xf, *geo, wp, np_, offs, band, lo,
+                                            hi, ws[0], nt, of, rnd))
         return bound_kernel(conv2d_direct_pad_f32_minmax, xf, *geo, wp, np_, offs, band, lo, hi, ws[0], of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * batch * oh * ow * cout * kdim,
-                   rounds_fp16=rnd, workspace=[((int(nr * wq * cin),), F32)])
+                   rounds_fp16=rnd, workspace=[((int(nt * nr * wq * cin),), F32)])
 
 
 QD8_IM2COL_BLOCK_BYTES = 262144      # uint8 im2col rows per block (L2 is 1 MB)

@@ -14,7 +14,13 @@ or generic, chosen by numba_infer.isa).  ``ctx.settings.numerics``:
 "xnnpack" (default) matches LiteRT's default XNNPack delegate (asymmetric
 per-row quantization, float math, RNE); "tflite" matches TFLite's builtin
 hybrid kernels (asymmetric_quantize_inputs honoured, else symmetric; round
-half away from zero).  Int8 input (full-int8) is a later task.
+half away from zero).  Int8 input (full-int8): ops/qs8.py.
+
+Threads: a float32 FULLY_CONNECTED with constant weights runs its GEMM's row
+tiles in chunks (kernels/parallel.py gemm_f32_f32_f32_minmax_mt), or its
+weight panels when that balances better (gemm_f32_f32_f32_minmax_cols_mt), or
+for one row its GEMV's 64-wide weight panels (gemv_f32_f32_f32_minmax_mt),
+when f32_gemm_threads finds it large enough; the same bits as one thread.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import numpy as np
 from ..errors import ModelValidationError
 from ..kernels.gemm import (batch_matmul_f32_f32_f32, batch_matmul_f32_f32_f32_nat, choose_tile, choose_tile_nat,
                             gemm_f32_f32_f32_minmax, pack_gemm_f32, pack_gemm_f32_batched, packed_size,
-                            transpose_f32_batched, TILES)
+                            transpose_f32_batched, TILE_6x64, TILES)
 from .. import isa
 from ..kernels import dynquant, parallel as par, qgemm
 from .common import act_range_f32, bound_kernel, broadcast_shape, chain
@@ -32,6 +38,12 @@ from . import qs8, tflite_float
 from .qs8 import Q8_GEMM_OP_PER_US, QDTYPES
 
 F32 = np.dtype(np.float32)
+# single-thread rates used to guess an op's run time (plan_threads): the packed fp32
+# GEMM (convs of mobilenet_v2: 40-110 GFLOP/s), and the one-row GEMV's weight
+# stream (efficientnet_v2_b0: the 1280 x 1000 classifier's 5 MB ~29 GB/s, its
+# squeeze-excite 1x1 convs' 221 KB ~17 GB/s: weights that come from memory)
+F32_GEMM_FLOP_PER_US = 1.0e5
+F32_GEMV_BYTES_PER_US = 2.0e4
 
 
 def f32c(v):
@@ -265,6 +277,29 @@ def hybrid_fc_threads(settings, m, n, k):
     return par.plan_threads(settings.num_threads, 2 * m * n * k / Q8_GEMM_OP_PER_US, -(-m // mr))
 
 
+def gemv_tile(tile, m):
+    """gemm_f32_f32_f32_minmax runs its GEMV (kernels/gemm.py) for this tile and m."""
+    return m == 1 and tile == TILE_6x64
+
+
+def f32_gemm_threads(settings, m, n, k, tile):
+    """(chunks, threaded driver) for the packed float32 GEMM of m x k by k x n
+    (an FC, a 1x1 conv) by plan_threads' compute estimate: row tiles, or
+    weight panels when that balances the chunks better (par.gemm_col_split).
+    One row on the GEMV's packing (gemv_tile) is bound by the weight stream:
+    estimated at F32_GEMV_BYTES_PER_US, cut into 64-wide panel pairs, and its
+    driver takes (n, k, a, w, lo, hi, c, nt, rnd)."""
+    mr, nr = TILES[tile]
+    if gemv_tile(tile, m):
+        nt = par.plan_threads(settings.num_threads, (k + 1) * -(-n // nr) * nr * 4 / F32_GEMV_BYTES_PER_US,
+                              -(-n // (2 * nr)))
+        return nt, par.gemv_f32_f32_f32_minmax_mt
+    nt = par.plan_threads(settings.num_threads, 2 * m * n * k / F32_GEMM_FLOP_PER_US, max(-(-m // mr), -(-n // nr)))
+    if nt > 1 and par.gemm_col_split(nt, m, mr, n, nr):
+        return nt, par.gemm_f32_f32_f32_minmax_cols_mt
+    return nt, par.gemm_f32_f32_f32_minmax_mt
+
+
 @lowering("FULLY_CONNECTED", versions=(1, 13))
 def fully_connected(ctx):
     ctx.expect_inputs(2, 4)
@@ -303,9 +338,14 @@ def fully_connected(ctx):
 
     if w.value is not None and (b is None or b.value is not None):
         wp = pack_weights(w.value.reshape(n, k), None if b is None else b.value, tile)
+        nt, drv = f32_gemm_threads(ctx.settings, m, n, k, tile)
 
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+            if nt > 1 and gemv_tile(tile, m):
+                return par.guarded(bound_kernel(drv, n, k, xf[:k], wp, lo, hi, of[:n], nt, rnd))
+            if nt > 1:
+                return par.guarded(bound_kernel(drv, tile, m, n, k, xf, k, wp, lo, hi, of, n, nt, rnd))
             return bound_kernel(gemm_f32_f32_f32_minmax, tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd)
     else:
         # runtime weights and/or bias: pack every run into a workspace

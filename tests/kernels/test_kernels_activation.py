@@ -54,6 +54,11 @@ def _sigmoid_avx512():
     return sigmoid_f32_xnn_avx512
 
 
+def _swish_avx512():
+    from numba_infer.kernels.activation_avx512 import swish_f32_xnn_avx512
+    return swish_f32_xnn_avx512
+
+
 # name -> (kernel(x, out), twin(x, out), exact(x, out), (rtol, atol) of the twin vs exact math)
 KERNELS = {
     "sigmoid": (lambda x, o: KA.sigmoid_f32_xnn(KA.EXP2_K_OVER_32, x, o),
@@ -67,9 +72,21 @@ KERNELS = {
     "tanh": (KA.tanh_f32_xnn, RA.tanh_f32_xnn, RA.exact_tanh, (5e-7, 1e-30)),
     "hard_swish": (KA.hard_swish_f32_xnn, RA.hard_swish_f32_xnn, RA.exact_hard_swish, (1e-6, 1e-6)),
 }
+def _exact_swish(x, o):
+    d = np.asarray(x).astype(np.float64)
+    with np.errstate(all="ignore"):
+        o[...] = (d / (1.0 + np.exp(-d))).astype(np.float32)
+
+
+# swish = x * sigmoid(x) with the sigmoid rounded to float32 first: within the sigmoid's
+# 1e-6 plus one more rounding of the product (6e-8)
+KERNELS["swish"] = (lambda x, o: KA.swish_f32_xnn(KA.EXP2_K_OVER_32, x, o),
+                    lambda x, o: RA.swish_f32_xnn(KA.EXP2_K_OVER_32, x, o), _exact_swish, (1.1e-6, 1e-37))
 if isa.AVX512F:
     KERNELS["sigmoid_avx512"] = (lambda x, o: _sigmoid_avx512()(KA.EXP2_K_OVER_32, x, o),
                                  KERNELS["sigmoid"][1], RA.exact_sigmoid, (1e-6, 1e-37))
+    KERNELS["swish_avx512"] = (lambda x, o: _swish_avx512()(KA.EXP2_K_OVER_32, x, o),
+                               KERNELS["swish"][1], _exact_swish, (1.1e-6, 1e-37))
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +137,23 @@ def test_sigmoid_avx512_same_bits_as_portable(inputs):
     KA.sigmoid_f32_xnn(KA.EXP2_K_OVER_32, inputs, a)
     _sigmoid_avx512()(KA.EXP2_K_OVER_32, inputs, b)
     assert_same_bits(b, a, nan_bits=True)
+
+
+def test_swish_is_sigmoid_then_product(inputs):
+    """The fused swish kernels give what LOGISTIC then MUL(x, sigmoid) give (the
+    unfused ops' kernels), NaN payloads aside; in place (out is x) too."""
+    s = np.empty_like(inputs)
+    KA.sigmoid_f32_xnn(KA.EXP2_K_OVER_32, inputs, s)
+    with np.errstate(all="ignore"):
+        want = inputs * s
+    kernels = [KA.swish_f32_xnn] + ([_swish_avx512()] if isa.AVX512F else [])
+    for kern in kernels:
+        got = np.empty_like(inputs)
+        kern(KA.EXP2_K_OVER_32, inputs, got)
+        assert_same_bits(got, want)
+        inplace = inputs.copy()
+        kern(KA.EXP2_K_OVER_32, inplace, inplace)
+        assert_same_bits(inplace, want)
 
 
 def test_fma32_emulation_matches_hardware_fma(rng):

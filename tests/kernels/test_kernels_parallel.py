@@ -104,6 +104,65 @@ def test_conv2d_f32_mt(threads, case, nt):
     assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
+@pytest.mark.parametrize("n,k", [(1, 7), (64, 33), (100, 5), (200, 64), (1000, 130)])
+@pytest.mark.parametrize("nt", [2, 3])
+def test_gemv_f32_mt(threads, n, k, nt):
+    """The column-split GEMV (chunks of whole 64-wide panel pairs) equals the serial GEMV."""
+    rng = np.random.default_rng(n + k)
+    w = packed(rng, n, k, G.TILE_6x64)
+    a = rng.standard_normal(k).astype(np.float32)
+    lo, hi = np.float32(-2), np.float32(3)
+    exp = np.full(n + 3, 7, np.float32)
+    got = exp.copy()
+    G.gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, exp[:n])
+    P.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, got[:n], nt)
+    assert_array_equal(got, exp)                       # the 3 floats past n untouched too
+    ref = np.zeros(n, np.float32)
+    R.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, ref, nt)
+    np.testing.assert_allclose(got[:n], ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    P.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, got[:n], nt, True)
+    assert_array_equal(got[:n], exp[:n].astype(np.float16).astype(np.float32))
+
+
+# (batch, h, w, cin, cout, k, stride, pad, band budget in floats)
+DIRECT = [(1, 37, 41, 3, 32, 3, 2, 0, 16384), (2, 9, 11, 2, 40, 3, 1, 1, 300), (1, 20, 20, 3, 16, 5, 2, 2, 1000)]
+
+
+@pytest.mark.parametrize("case", range(len(DIRECT)))
+@pytest.mark.parametrize("nt", [2, 3])
+def test_conv2d_direct_mt(threads, case, nt):
+    """The first-layer conv with its output rows in nt chunks (each with its own band
+    scratch, several bands per chunk with the small budgets) equals the serial kernel."""
+    from numba_infer.kernels import conv_direct as CD
+    batch, h, w, cin, cout, k, s, p, floats = DIRECT[case]
+    rng = np.random.default_rng(case)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    kd = k * k * cin
+    np_ = -(-cout // 32) * 32
+    wp = np.zeros((kd + 1) * np_, np.float32)
+    CD.pack_direct(rng.standard_normal((cout, kd)).astype(np.float32), rng.standard_normal(cout).astype(np.float32),
+                   I(np_), wp)
+    wq, band, nr = CD.pad_band(I(oh), I(ow), I(cin), I(k), I(k), I(s), I(s), I(1), I(1), I(floats))
+    offs = np.zeros(kd, np.int64)
+    CD.direct_offsets(wq, I(cin), I(k), I(k), I(1), I(1), offs)
+    x = rng.standard_normal(batch * h * w * cin).astype(np.float32)
+    geo = tuple(I(v) for v in (batch, h, w, cin, k, k, s, s, 1, 1, p, p, oh, ow, cout))
+    lo, hi = np.float32(-1), np.float32(2)
+    exp = np.zeros(batch * oh * ow * cout, np.float32)
+    got = np.zeros_like(exp)
+    CD.conv2d_direct_pad_f32_minmax(x, *geo, wp, I(np_), offs, band, lo, hi, np.zeros(nr * wq * cin, np.float32), exp)
+    P.conv2d_direct_pad_f32_minmax_mt(x, *geo, wp, I(np_), offs, band, lo, hi,
+                                      np.zeros(nt * nr * wq * cin, np.float32), nt, got)
+    assert_array_equal(got, exp)
+    ref = np.zeros_like(exp)
+    R.conv2d_direct_pad_f32_minmax_mt(x, *geo, wp, np_, offs, band, lo, hi, np.zeros(nr * wq * cin, np.float32), nt,
+                                      ref)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    P.conv2d_direct_pad_f32_minmax_mt(x, *geo, wp, I(np_), offs, band, lo, hi,
+                                      np.zeros(nt * nr * wq * cin, np.float32), nt, got, True)
+    assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
+
+
 # (batch, h, w, c, k, stride, dilation, pad)
 DW = [(2, 9, 10, 24, 3, 1, 1, 1), (1, 5, 5, 70, 5, 2, 1, 2), (1, 3, 4, 40, 3, 1, 2, 2)]
 

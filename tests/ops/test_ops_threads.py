@@ -27,7 +27,8 @@ from numba_infer.model import apply_threads
 NT = min(2, numba.config.NUMBA_NUM_THREADS)
 pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only")
 
-MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt"]
+MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
+              "gemm_f32_f32_f32_minmax_cols_mt", "gemv_f32_f32_f32_minmax_mt", "conv2d_direct_pad_f32_minmax_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
@@ -109,6 +110,46 @@ def test_conv_f32_threads(calls, case):
     model, feeds = f32_conv_model(rng, CONV_CASES[case])
     kernel = "gemm_f32_f32_f32_minmax_mt" if case == 0 else "conv2d_f32_f32_f32_minmax_mt"
     check_same(model, feeds, calls, kernel)
+
+
+# (batch, h, w, cin, cout, kh, kw, stride, dilation, padding, activation, threaded kernel)
+F32_MORE = [
+    (1, 7, 7, 24, 256, 1, 1, 1, 1, 0, 0, "gemm_f32_f32_f32_minmax_cols_mt"),   # 49 rows: output channels split
+    (1, 3, 3, 8, 128, 1, 1, 1, 1, 0, 1, "gemm_f32_f32_f32_minmax_cols_mt"),    # 9 rows (6 + 3): channels
+    (1, 23, 21, 3, 32, 3, 3, 2, 1, 0, 3, "conv2d_direct_pad_f32_minmax_mt"),   # RGB stem: rows of the direct conv
+    (2, 9, 10, 2, 40, 5, 5, 1, 1, 0, 0, "conv2d_direct_pad_f32_minmax_mt"),    # batch 2, 5x5
+    (1, 1, 1, 48, 200, 1, 1, 1, 1, 0, 0, "gemv_f32_f32_f32_minmax_mt"),        # squeeze-excite: one pixel, GEMV
+]
+
+
+@pytest.mark.parametrize("case", range(len(F32_MORE)))
+def test_conv_f32_threads_more(calls, case):
+    rng = np.random.default_rng(10 + case)
+    model, feeds = f32_conv_model(rng, F32_MORE[case][:-1])
+    check_same(model, feeds, calls, F32_MORE[case][-1])
+
+
+@pytest.mark.parametrize("m,k,n,kernel", [(1, 70, 300, "gemv_f32_f32_f32_minmax_mt"),
+                                          (40, 33, 50, "gemm_f32_f32_f32_minmax_mt"),
+                                          (5, 64, 320, "gemm_f32_f32_f32_minmax_cols_mt")])
+def test_fc_f32_threads(calls, m, k, n, kernel):
+    """Float32 FULLY_CONNECTED: the one-row GEMV by weight panels, the GEMM by row
+    tiles or (few rows) by weight panels."""
+    rng = np.random.default_rng(m + k + n)
+    b = ModelBuilder()
+    x = b.input((m, k), np.float32)
+    w = b.const(rng.standard_normal((n, k)).astype(np.float32))
+    bb = b.const(rng.standard_normal(n).astype(np.float32))
+    o = b.tensor((m, n), np.float32)
+    b.op("FULLY_CONNECTED", [x, w, bb], [o], {"fused_activation_function": 1})
+    check_same(b.build(outputs=[o]), [rng.standard_normal((m, k)).astype(np.float32)], calls, kernel)
+
+
+def test_gemm_col_split():
+    assert par.gemm_col_split(2, 49, 14, 1152, 32)          # 28 + 21 rows vs 576 + 576 columns
+    assert not par.gemm_col_split(2, 196, 14, 192, 32)      # 14 tiles: 7 + 7
+    assert par.gemm_col_split(2, 9, 14, 128, 32)            # one row tile
+    assert not par.gemm_col_split(2, 3136, 28, 24, 16)      # a 56x56 map: rows
 
 
 def hybrid_conv_model(rng, case, per_channel=True):

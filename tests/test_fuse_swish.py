@@ -1,0 +1,81 @@
+"""SiLU / swish fusion (numba_infer/fuse.py fuse_swish, ops/activation.py NI_SWISH).
+
+y = MUL(x, LOGISTIC(x)) runs as one step whose kernel rounds XNNPack's sigmoid
+to float32 and multiplies once, as the two ops do: fused runs must equal
+NUMBA_INFER_FUSE=0 runs bit for bit, at 1 and 2 threads, and LiteRT's XNNPack
+bit for bit too (both run XNNPack's vsigmoid and one float32 product).  The
+models are built here; the cases the pattern must leave alone are checked by
+the steps the plan runs.
+"""
+import numpy as np
+import pytest
+
+import numba_infer
+from tests.tflite_build import ModelBuilder, run_litert
+
+SHAPE = (1, 20, 20, 48)          # 19200 elements: threaded at 2 threads (ops/elementwise.py)
+
+
+def swish_model(order="xs", act=0, expose_sigmoid=False, second_user=False):
+    """x -> s = LOGISTIC(x) -> y = MUL(x, s) (order "xs") or MUL(s, x) ("sx"), fused activation act;
+    optionally s is also a model output or also read by an ADD."""
+    b = ModelBuilder()
+    x = b.input(SHAPE, name="x")
+    s = b.tensor(SHAPE, name="s")
+    b.op("LOGISTIC", [x], [s])
+    y = b.tensor(SHAPE, name="y")
+    b.op("MUL", [x, s] if order == "xs" else [s, x], [y], {"fused_activation_function": act})
+    outs = [y]
+    if second_user:
+        z = b.tensor(SHAPE, name="z")
+        b.op("ADD", [s, y], [z])
+        outs = [z]
+    return b.build(outputs=outs + ([s] if expose_sigmoid else []))
+
+
+def _run(monkeypatch, model, x, fuse, threads=None):
+    monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+    it = numba_infer.Interpreter(model_content=model, num_threads=threads)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    return [it.get_tensor(d["index"]) for d in it.get_output_details()], [s.node.op for s in it._plan.steps]
+
+
+def _inputs():
+    x = (np.random.default_rng(3).standard_normal(SHAPE) * 6).astype(np.float32)
+    x.reshape(-1)[:6] = [0.0, -0.0, 90.0, -90.0, -104.0, 1e-30]      # saturation, zero signs, denormal range
+    return x
+
+
+@pytest.mark.parametrize("order", ["xs", "sx"])
+@pytest.mark.parametrize("threads", [None, 2])
+def test_swish_fuses_bit_identically_and_matches_litert(monkeypatch, order, threads):
+    model = swish_model(order)
+    x = _inputs()
+    (fused, ops), (plain, ops0) = _run(monkeypatch, model, x, True, threads), _run(monkeypatch, model, x, False)
+    assert ops == ["NI_SWISH"] and ops0 == ["LOGISTIC", "MUL"]
+    np.testing.assert_array_equal(fused[0].view(np.int32), plain[0].view(np.int32))
+    ref = run_litert(model, [x])
+    np.testing.assert_array_equal(fused[0], ref[0])
+
+
+@pytest.mark.parametrize("kw", [{"act": 1}, {"expose_sigmoid": True}, {"second_user": True}])
+def test_swish_left_alone(monkeypatch, kw):
+    """A MUL with a fused activation, a sigmoid that is a model output or read by
+    another op: nothing is fused, and the results are LiteRT's."""
+    model = swish_model(**kw)
+    x = _inputs()
+    outs, ops = _run(monkeypatch, model, x, True)
+    assert "NI_SWISH" not in ops and ops[:2] == ["LOGISTIC", "MUL"]
+    for a, r in zip(outs, run_litert(model, [x])):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_swish_not_fused_under_fp16(monkeypatch):
+    """fp16 emulation rounds the sigmoid to fp16 before the product: no fusion."""
+    monkeypatch.setenv("NUMBA_INFER_FUSE", "1")
+    m = numba_infer.load(swish_model(), precision="fp16")
+    m(_inputs())
+    ops = [s.node.op for s in m.plan.steps]
+    assert "NI_SWISH" not in ops and "LOGISTIC" in ops and "MUL" in ops
