@@ -44,8 +44,8 @@ Patterns:
 - dynamic-range FULLY_CONNECTEDs each feeding only the next (an MLP) ->
   ``NI_FULLY_CONNECTED_CHAIN``: every layer's own kernel, in one compiled step.
 - ``MUL(x, LOGISTIC(x))`` (SiLU / swish) -> ``NI_SWISH`` (ops/activation.py):
-  XNNPack's sigmoid and the product in one pass.  XNNPack numerics, not under
-  fp16 emulation.
+  float32: XNNPack's sigmoid and the product in one pass (XNNPack numerics,
+  not under fp16 emulation); int8 / uint8: one 256-entry table of the two ops.
 """
 from __future__ import annotations
 
@@ -475,15 +475,19 @@ def _softmax_tail(ix, y, protected):
 
 def fuse_swish(graph, nodes, settings, protected):
     """y = MUL(x, LOGISTIC(x)) (SiLU / swish as the TFLite converter emits it,
-    EfficientNet's activation) -> one NI_SWISH node (ops/activation.py): the
-    sigmoid and the product per vector while it is in registers, so the sigmoid
-    is never written out and read back.  XNNPack's sigmoid rounded to float32,
-    then one product: the two ops' bits.  Only where LOGISTIC runs XNNPack's
-    kernel (XNNPack numerics, float32) and not under fp16 emulation (which
-    rounds the sigmoid to fp16 before the product); the MUL without a fused
-    activation and the sigmoid read by nothing else."""
-    if settings.fp16 or settings.numerics != "xnnpack":
-        return nodes
+    EfficientNet's activation) -> one NI_SWISH node (ops/activation.py):
+
+    - float32: the sigmoid and the product per vector while it is in
+      registers, so the sigmoid is never written out and read back.
+      XNNPack's sigmoid rounded to float32, then one product: the two ops'
+      bits.  Only where LOGISTIC runs XNNPack's kernel (XNNPack numerics) and
+      not under fp16 emulation (which rounds the sigmoid to fp16 first).
+    - int8 / uint8: y depends on the 256 possible values of x only, so the
+      two ops become one 256-entry table, made at prepare by running the two
+      ops' own steps on every value (any numerics; the MUL's fused activation
+      is in the table too).
+
+    The sigmoid must be read by nothing else (nor be an output or kept)."""
     ix = _Index(graph, nodes)
     replace, drop = {}, set()
     for n in nodes:
@@ -491,9 +495,17 @@ def fuse_swish(graph, nodes, settings, protected):
             continue
         x, s = n.inputs[0], n.outputs[0]
         mul = ix.only_user(s, "MUL")
-        if (mul is None or s in protected or x == -1 or not ix.is_f32(x) or not ix.is_f32(s)
-                or _other(mul, s) != x or not _no_act(mul) or not ix.is_f32(mul.outputs[0])
-                or tuple(ix.tensor(mul.outputs[0]).shape) != tuple(ix.tensor(x).shape)):
+        if mul is None or s in protected or x == -1 or _other(mul, s) != x:
+            continue
+        tx, ty = ix.tensor(x), ix.tensor(mul.outputs[0])
+        if tuple(ty.shape) != tuple(tx.shape):
+            continue
+        if ix.is_f32(x):
+            if settings.fp16 or settings.numerics != "xnnpack" or not _no_act(mul) or not ix.is_f32(s) \
+                    or not ix.is_f32(mul.outputs[0]):
+                continue
+        elif not (_q8(ix, x) and _q8(ix, s) and _q8(ix, mul.outputs[0])
+                  and tx.dtype == ix.tensor(s).dtype == ty.dtype):
             continue
         name = f"LOGISTIC#{n.index}+MUL#{mul.index}"
         replace[id(mul)] = Node(index=n.index, op="NI_SWISH", version=1, inputs=(x,), outputs=tuple(mul.outputs),
@@ -501,6 +513,14 @@ def fuse_swish(graph, nodes, settings, protected):
                                 custom_options=None, builtin_code=-1)
         drop.update((id(n), id(mul)))
     return _rewritten(nodes, replace, drop)
+
+
+def _q8(ix, t):
+    """t is a per-tensor quantized int8 / uint8 tensor."""
+    ti = ix.tensor(t)
+    q = ti.quant
+    return (ti.dtype in (np.dtype(np.int8), np.dtype(np.uint8)) and q is not None and q.scale is not None
+            and q.scale.size == 1)
 
 
 PATTERNS = [fuse_layer_norm, fuse_transposed_matmul, fuse_shared_input_fc, fuse_fc_chain, fuse_swish]

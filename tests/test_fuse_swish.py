@@ -79,3 +79,41 @@ def test_swish_not_fused_under_fp16(monkeypatch):
     m(_inputs())
     ops = [s.node.op for s in m.plan.steps]
     assert "NI_SWISH" not in ops and "LOGISTIC" in ops and "MUL" in ops
+
+
+def q8_swish_model(dtype, shape, act=0, order="xs"):
+    """The quantized swish: x -> LOGISTIC (TFLite's fixed output scale 1/256) -> MUL(x, s)."""
+    zp_out = -128 if dtype == np.int8 else 0
+    zx = 5 if dtype == np.int8 else 133
+    b = ModelBuilder()
+    x = b.input(shape, dtype, name="x", scale=np.float32(0.047), zero_point=zx)
+    s = b.tensor(shape, dtype, name="s", scale=np.float32(1 / 256), zero_point=zp_out)
+    b.op("LOGISTIC", [x], [s])
+    y = b.tensor(shape, dtype, name="y", scale=np.float32(0.031), zero_point=-37 if dtype == np.int8 else 90)
+    b.op("MUL", [x, s] if order == "xs" else [s, x], [y], {"fused_activation_function": act})
+    return b.build(outputs=[y])
+
+
+@pytest.mark.parametrize("dtype,shape,act,order,numerics", [
+    (np.int8, (1, 9, 9, 40), 0, "xs", "xnnpack"),
+    (np.int8, (1, 9, 9, 40), 1, "sx", "xnnpack"),      # the MUL's RELU is in the table
+    (np.int8, (2, 7, 5), 0, "xs", "tflite"),           # 70 elements: the table in 4 passes
+    (np.uint8, (1, 6, 6, 24), 0, "xs", "xnnpack"),
+])
+def test_q8_swish_is_one_table(monkeypatch, dtype, shape, act, order, numerics):
+    """Quantized LOGISTIC + MUL become one table lookup with the unfused ops' bytes,
+    and LiteRT's; every one of the 256 input values is checked."""
+    model = q8_swish_model(dtype, shape, act, order)
+    info = np.iinfo(dtype)
+    x = np.resize(np.arange(info.min, info.max + 1), int(np.prod(shape)))
+    x = np.random.default_rng(5).permutation(x).astype(dtype).reshape(shape)
+    outs = {}
+    for fuse in (True, False):
+        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+        m = numba_infer.load(model, numerics=numerics)
+        outs[fuse] = m(x)["y"]
+        ops = [s.node.op for s in m.plan.steps]
+        assert ops == (["NI_SWISH"] if fuse else ["LOGISTIC", "MUL"])
+    np.testing.assert_array_equal(outs[True], outs[False])
+    ref = run_litert(model, [x], "default" if numerics == "xnnpack" else "builtin")
+    np.testing.assert_array_equal(outs[True], ref[0])

@@ -3,6 +3,7 @@ HARD_SWISH, GELU (float32) and PRELU (alpha tensor broadcast against the input).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -81,8 +82,51 @@ def swish_xnn_kernel():
 
 @lowering("NI_SWISH")
 def swish(ctx):
-    """MUL(x, LOGISTIC(x)) fused by numba_infer/fuse.py fuse_swish (XNNPack numerics)."""
+    """MUL(x, LOGISTIC(x)) fused by numba_infer/fuse.py fuse_swish: float32 with
+    XNNPack's sigmoid, or an int8 / uint8 table of the two ops (_swish_q8)."""
+    if is_quantized(ctx.input(0)):
+        return _swish_q8(ctx)
     return unary_lowered(ctx, swish_xnn_kernel(), EXP2_K_OVER_32)
+
+
+def _swish_q8(ctx):
+    """The 256-entry table of MUL(x, LOGISTIC(x)) for a quantized x: the two
+    file ops are lowered as they would be unfused (their own lowerings, the
+    same settings) and run at prepare on every possible value of x, laid out
+    in x's shape (several passes when it has fewer than 256 elements); entry
+    u of the table is y for the x whose bits are u.  Elementwise ops give
+    each element a result that depends on its x only, so the table is the
+    unfused ops' results exactly."""
+    from .registry import OpContext, find
+    x, out = ctx.input(0), ctx.outputs[0]
+    dt = x.dtype
+    nodes = {n.index: n for n in ctx.graph.nodes}
+    lg, mul = (nodes[i] for i in ctx.opt("fused"))
+    s_info = replace(ctx.graph.tensors[lg.outputs[0]], shape=tuple(x.shape), value=None)
+    lo1 = find(lg).fn(OpContext(lg, [x], [s_info], ctx.settings, ctx.graph, ctx.resources))
+    lo2 = find(mul).fn(OpContext(mul, [x if i == lg.inputs[0] else s_info for i in mul.inputs], [out],
+                                 ctx.settings, ctx.graph, ctx.resources))
+    shape = tuple(x.shape)
+    n = max(1, x.size)
+    codes = np.arange(256, dtype=np.uint8).view(dt)
+    table = np.empty(256, dt)
+    for start in range(0, 256, n):
+        xs = np.resize(np.roll(codes, -start), n).reshape(shape)
+        sv = np.empty(lo1.outputs[0][0], lo1.outputs[0][1])
+        lo1.bind([xs], [sv], [np.empty(s, d) for s, d in lo1.workspace])()
+        yv = np.empty(lo2.outputs[0][0], lo2.outputs[0][1])
+        lo2.bind([xs if i == lg.inputs[0] else sv for i in mul.inputs], [yv],
+                 [np.empty(s, d) for s, d in lo2.workspace])()
+        m = min(n, 256 - start)
+        table[start:start + m] = yv.reshape(-1)[:m]
+    lut = lut_u8_kernel()
+
+    def bind(ins, outs, ws):
+        a, o = ins[0].reshape(-1).view(np.uint8), outs[0].reshape(-1)
+        if not a.flags.writeable:
+            a = a.copy()
+        return bound_kernel(lut, a, table, o)
+    return Lowered(outputs=[(shape, dt)], bind=bind, flops=x.size)
 
 
 @lowering("GELU")
