@@ -30,7 +30,8 @@ from .conv_direct import conv2d_direct_pad_f32_rows
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
-from .gemm import gemm_f32_f32_f32_rows_minmax, gemv_f32_f32_f32_minmax, im2col_f32, tile_mr, tile_nr
+from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_rows_minmax,
+                   gemv_f32_f32_f32_minmax, im2col_f32, tile_mr, tile_nr)
 
 
 # Below this much estimated single-thread work an op stays serial: the fork/join
@@ -231,6 +232,31 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
 
 
 @kernel(fastmath=FAST_F32, parallel=True)
+def batch_matmul_f32_strided_nat_mt(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, nt, rnd=False,
+                                    scaled=False, scale=np.float32(1.0)):
+    """batch_matmul_f32_strided_nat (kernels/gemm.py) with the batches (attention's
+    heads) cut into nt chunks."""
+    for t in prange(nt):
+        b0, b1 = split_rows(t, nt, a_off.shape[0], 1)
+        if b1 > b0:
+            batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off[b0:b1], lda, b, b_off[b0:b1], ldb, c, c_off[b0:b1],
+                                         ldc, rnd, scaled, scale)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def batch_matmul_f32_strided_packed_mt(tile, m, n, k, a, a_off, lda, w, w_off, sn, sk, bias, wp, c, c_off, ldc, nt,
+                                       rnd=False, scaled=False, scale=np.float32(1.0)):
+    """batch_matmul_f32_strided_packed (kernels/gemm.py) with the batches cut into nt
+    chunks; wp: nt equal packing scratches, one per chunk."""
+    sz = wp.shape[0] // nt
+    for t in prange(nt):
+        b0, b1 = split_rows(t, nt, a_off.shape[0], 1)
+        if b1 > b0:
+            batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off[b0:b1], lda, w, w_off[b0:b1], sn, sk, bias,
+                                            wp[t * sz:(t + 1) * sz], c, c_off[b0:b1], ldc, rnd, scaled, scale)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
 def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt, rnd=False):
     """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the n columns cut into
     nt chunks of whole weight panels (gemm_col_split: few rows)."""
@@ -389,6 +415,13 @@ def _binary_mt_template(a, b, shapes, offs, sa, sb, lo, hi, out):
             _fn(a[offs[t, 0]:], b[offs[t, 1]:], shapes[t], sa, sb, lo, hi, out[offs[t, 2]:])  # noqa: F821
 
 
+def _rows_mt_template(args, x, out, nt, mr):
+    for t in prange(nt):
+        r0, r1 = split_rows(t, nt, x.shape[0], mr)
+        if r1 > r0:
+            _fn(x[r0:r1], *args, out[r0:r1])  # noqa: F821  (bound per kernel by _driver)
+
+
 def _driver(template, fn, name):
     key = (template.__name__, name)
     drv = _ELEM_MT.get(key)
@@ -407,6 +440,15 @@ def unary_mt_kernel(fn, name):
     ``driver(args, x, out, nt)`` (args: a tuple, possibly empty).  name: a
     stable identifier unique to fn (the cache entry's name)."""
     return _driver(_unary_mt_template, fn, name)
+
+
+def rows_mt_kernel(fn, name):
+    """The prange driver of a row-wise kernel ``fn(x, *args, out)`` on (rows, depth)
+    arrays (softmax), called as ``driver(args, x, out, nt, mr)``: chunks of whole
+    rows, starting at multiples of mr rows (a kernel whose results depend on the
+    flat position, as Eigen's packets of 4 do, needs mr * depth % 4 == 0); name as
+    unary_mt_kernel."""
+    return _driver(_rows_mt_template, fn, name)
 
 
 def binary_mt_kernel(fn, name):

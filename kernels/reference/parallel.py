@@ -2,6 +2,8 @@
 threaded drivers compute exactly what their serial drivers compute, so each
 twin is the serial driver's twin with the chunk count ignored."""
 
+import numpy as np
+
 from . import conv_direct as C, dwconv as D, gemm as G, qgemm as Q, qs8 as S
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 
@@ -61,6 +63,15 @@ def conv2d_qdu8_qc8w_f32_vnni_mt(tile, m, groups, cg, ng, ntap, kc4, a, ind, ist
 def unary_mt_kernel(fn, name):
     """The threaded driver computes what the serial kernel does (chunks are independent)."""
     return lambda args, x, out, nt: fn(*args, x, out)
+
+
+def rows_mt_kernel(fn, name):
+    return lambda args, x, out, nt, mr: fn(x, *args, out)
+
+
+def batch_matmul_f32_strided_nat_mt(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, nt, rnd=False,
+                                    scaled=False, scale=np.float32(1.0)):
+    G.batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, lda, b, b_off, ldb, c, c_off, ldc, rnd, scaled, scale)
 
 
 def binary_mt_kernel(fn, name):

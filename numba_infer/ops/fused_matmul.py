@@ -14,6 +14,10 @@ identical (tests/kernels/test_kernels_gemm.py, tests/test_fuse.py).
 Node options: perm_a, perm_b, perm_out (None: not transposed), adj_y; an
 optional third input is a one-element constant the output is multiplied by
 (a MUL that followed the matmul: the same IEEE products).
+
+Threads: with num_threads > 1 and enough work (plan_threads) the batches
+(attention's heads) are cut into one chunk per thread (kernels/parallel.py),
+each the serial kernel: the same bits.
 """
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ import numpy as np
 from ..errors import ModelValidationError
 from ..kernels.gemm import (TILES, batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, choose_tile,
                             choose_tile_nat, packed_size)
+from ..kernels import parallel as par
 from .common import bound_kernel, broadcast_shape
+from .fully_connected import F32_GEMM_FLOP_PER_US
 from .registry import Lowered, lowering
 
 F32 = np.dtype(np.float32)
@@ -101,12 +107,17 @@ def batch_matmul_strided(ctx):
     lda, ldc = sa[-2], sc[-2]
     rnd = ctx.settings.fp16
     lowered = Lowered(outputs=[(oshape, F32)], flops=2 * len(a_off) * m * n * k, rounds_fp16=rnd)
+    # threads: whole batches (heads) per chunk, each the serial kernel (the same bits)
+    nt = par.plan_threads(ctx.settings.num_threads, 2 * len(a_off) * m * n * k / F32_GEMM_FLOP_PER_US, len(a_off))
     tile = choose_tile_nat(m, n) if sb[-1] == 1 or n == 1 else None
     if tile is not None:
         ldb = sb[-2]
 
         def bind(ins, outs, ws):
             xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
+            if nt > 1:
+                return par.guarded(bound_kernel(par.batch_matmul_f32_strided_nat_mt, tile, m, n, k, xf, a_off, lda,
+                                                yf, b_off, ldb, of, c_off, ldc, nt, rnd, scaled, scale))
             return bound_kernel(batch_matmul_f32_strided_nat, tile, m, n, k, xf, a_off, lda, yf, b_off, ldb, of,
                                 c_off, ldc, rnd, scaled, scale)
     else:
@@ -114,10 +125,14 @@ def batch_matmul_strided(ctx):
         nr = TILES[tile][1]
         sn, sk = sb[-1], sb[-2]            # W element (j, kk) = B[kk, j]
         zero_bias = np.zeros(n, F32)
-        lowered.workspace = [((packed_size(n, k, nr),), F32)]
+        lowered.workspace = [((nt * packed_size(n, k, nr),), F32)]     # one packing per chunk
 
         def bind(ins, outs, ws):
             xf, yf, of = ins[0].reshape(-1), ins[1].reshape(-1), outs[0].reshape(-1)
+            if nt > 1:
+                return par.guarded(bound_kernel(par.batch_matmul_f32_strided_packed_mt, tile, m, n, k, xf, a_off, lda,
+                                                yf, b_off, sn, sk, zero_bias, ws[0], of, c_off, ldc, nt, rnd, scaled,
+                                                scale))
             return bound_kernel(batch_matmul_f32_strided_packed, tile, m, n, k, xf, a_off, lda, yf, b_off, sn, sk,
                                 zero_bias, ws[0], of, c_off, ldc, rnd, scaled, scale)
     lowered.bind = bind

@@ -1,15 +1,27 @@
-"""SOFTMAX (beta option) and LOG_SOFTMAX over the last axis, float32."""
+"""SOFTMAX (beta option) and LOG_SOFTMAX over the last axis, float32.
+
+Threads: with num_threads > 1 and enough rows of work (plan_threads) the rows
+are cut into one chunk per thread (kernels/parallel.py rows_mt_kernel), each
+the serial kernel: the same bits."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from ..errors import ModelValidationError
+from ..kernels import parallel as par
 from ..kernels.qelementwise import softmax_q8_lut_rows
 from ..kernels.softmax import log_softmax_f32_rows_eigen, softmax_f32_rows_eigen, softmax_f32_rows_xnn
 from ..quant import tensor_qparams
 from .elementwise import Q8, is_quantized, refuse_quantized
 from .common import bound_kernel
 from .registry import Lowered, lowering
+
+
+# single-thread rate used to guess the op's run time (plan_threads): XNNPack's
+# softmax on transformer_fp32's 4 x 128 x 128 scores, ~2.4 G elements/s
+F32_SOFTMAX_ELEMS_PER_US = 2500.0
 
 
 def _rows_lowered(ctx, fn, *args):
@@ -22,6 +34,10 @@ def _rows_lowered(ctx, fn, *args):
         ctx.fail("softmax of a scalar (rank 0) tensor")
     depth = shape[-1]
     rows = x.size // depth if depth else 0
+    # threads: whole rows per chunk, each the serial kernel (the same bits); Eigen's
+    # softmax works in packets of 4 from the tensor's start: chunks start on one
+    mr = 4 // math.gcd(depth, 4) if fn is softmax_f32_rows_eigen else 1
+    nt = par.plan_threads(ctx.settings.num_threads, x.size / F32_SOFTMAX_ELEMS_PER_US, -(-rows // mr))
 
     def bind(ins, outs, ws):
         if rows == 0 or depth == 0:
@@ -31,6 +47,9 @@ def _rows_lowered(ctx, fn, *args):
             x2 = x2.copy()
         if not (x2.flags.c_contiguous and o2.flags.c_contiguous):
             raise ValueError("softmax kernels index rows by flat offsets: C-contiguous buffers needed")
+        if nt > 1:
+            drv = par.rows_mt_kernel(fn, f"softmax_{fn.py_func.__name__}")
+            return par.guarded(bound_kernel(drv, args, x2, o2, nt, mr))
         return bound_kernel(fn, x2, *args, o2)
     return Lowered(outputs=[(shape, np.float32)], bind=bind, flops=5 * x.size)
 

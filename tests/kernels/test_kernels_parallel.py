@@ -163,6 +163,68 @@ def test_conv2d_direct_mt(threads, case, nt):
     assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
+@pytest.mark.parametrize("heads,nt", [(4, 2), (3, 2), (5, 3), (1, 2)])
+def test_batch_matmul_strided_mt(threads, heads, nt):
+    """Attention's strided batched matmuls with the heads in nt chunks: B read in place
+    (nat) and B packed per chunk (its own scratch), optionally scaled; the serial bits."""
+    rng = np.random.default_rng(heads * 10 + nt)
+    m, n, k = 13, 32, 20
+    a = rng.standard_normal(heads * m * k).astype(np.float32)
+    b = rng.standard_normal(heads * k * n).astype(np.float32)
+    a_off = np.arange(heads, dtype=np.int64) * m * k
+    b_off = np.arange(heads, dtype=np.int64) * k * n
+    c_off = np.arange(heads, dtype=np.int64) * n             # heads interleaved in each output row
+    ldc = heads * n
+    tile = G.choose_tile_nat(m, n)
+    scale = np.float32(0.125)
+    exp = np.zeros(heads * m * n, np.float32)
+    got = np.zeros_like(exp)
+    G.batch_matmul_f32_strided_nat(tile, m, n, k, a, a_off, k, b, b_off, n, exp, c_off, ldc, False, True, scale)
+    P.batch_matmul_f32_strided_nat_mt(tile, m, n, k, a, a_off, k, b, b_off, n, got, c_off, ldc, nt, False, True,
+                                      scale)
+    assert_array_equal(got, exp)
+    ref = np.zeros_like(exp)
+    R.batch_matmul_f32_strided_nat_mt(tile, m, n, k, a, a_off, k, b, b_off, n, ref, c_off, ldc, nt, False, True,
+                                      scale)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    # B as W (j, kk) at b[b_off + j * 1 + kk * n]: packed per batch into each chunk's scratch
+    tile = G.choose_tile(m, n)
+    psz = G.packed_size(n, k, G.TILES[tile][1])
+    zero = np.zeros(n, np.float32)
+    exp[:] = 0
+    got[:] = 0
+    G.batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off, k, b, b_off, 1, n, zero, np.zeros(psz, np.float32),
+                                      exp, c_off, ldc)
+    P.batch_matmul_f32_strided_packed_mt(tile, m, n, k, a, a_off, k, b, b_off, 1, n, zero,
+                                         np.zeros(nt * psz, np.float32), got, c_off, ldc, nt)
+    assert_array_equal(got, exp)
+    np.testing.assert_allclose(got, ref / scale, rtol=0, atol=1e-5 * np.abs(ref / scale).max())
+
+
+@pytest.mark.parametrize("rows,nt", [(24, 2), (7, 3), (1, 2)])
+def test_rows_mt_softmax(threads, rows, nt):
+    """The row-chunk driver on the XNNPack and Eigen softmax kernels (extra argument beta)
+    and Eigen's log-softmax: whole rows per chunk, the serial bits; XNNPack's in place too."""
+    from numba_infer.kernels import softmax as SM
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 37)) * 5).astype(np.float32)
+    # Eigen's packets of 4 run from the tensor's start: its chunks start at multiples of 4 / gcd(37, 4) = 4 rows
+    for fn, args, mr in ((SM.softmax_f32_rows_xnn, (), 1), (SM.softmax_f32_rows_eigen, (np.float32(0.7),), 4),
+                         (SM.log_softmax_f32_rows_eigen, (), 1)):
+        exp = np.empty_like(x)
+        fn(x, *args, exp)
+        got = np.empty_like(x)
+        drv = P.rows_mt_kernel(fn, f"test_{fn.py_func.__name__}")
+        drv(args, x, got, nt, mr)
+        assert_array_equal(got, exp)
+        if fn is SM.softmax_f32_rows_xnn:                 # documented: out may alias x
+            y = x.copy()
+            drv(args, y, y, nt, mr)
+            assert_array_equal(y, exp)
+        total = np.exp(got).sum(axis=1) if fn is SM.log_softmax_f32_rows_eigen else got.sum(axis=1)
+        np.testing.assert_allclose(total, 1.0, rtol=1e-5)
+
+
 # (batch, h, w, c, k, stride, dilation, pad)
 DW = [(2, 9, 10, 24, 3, 1, 1, 1), (1, 5, 5, 70, 5, 2, 1, 2), (1, 3, 4, 40, 3, 1, 2, 2)]
 

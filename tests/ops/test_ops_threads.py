@@ -28,7 +28,8 @@ NT = min(2, numba.config.NUMBA_NUM_THREADS)
 pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only")
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
-              "gemm_f32_f32_f32_minmax_cols_mt", "gemv_f32_f32_f32_minmax_mt", "conv2d_direct_pad_f32_minmax_mt"]
+              "gemm_f32_f32_f32_minmax_cols_mt", "gemv_f32_f32_f32_minmax_mt", "conv2d_direct_pad_f32_minmax_mt",
+              "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
@@ -411,3 +412,28 @@ def test_elementwise_f32_threads(calls, monkeypatch, op, s1, s2, act):
         monkeypatch.setattr(par, name, counted)
     model, feeds = _elementwise_model(np.random.default_rng(len(s1)), op, s1, s2, act)
     check_same(model, feeds, calls, "binary_mt_kernel" if s2 is not None else "unary_mt_kernel")
+
+
+@pytest.mark.parametrize("numerics", ["xnnpack", "tflite"])
+def test_attention_threads(calls, monkeypatch, numerics):
+    """Attention (tests/test_fuse_matmul.py's block): the fused BATCH_MATMULs by heads
+    (B packed per chunk for Q K^T, read in place for P V; XNNPack numerics) and the
+    SOFTMAX by rows (XNNPack's kernel, or Eigen's with tflite numerics: chunks on its
+    packets of 4), bit-identical to one thread."""
+    from tests.test_fuse_matmul import S, E, attention_model
+    make = par.rows_mt_kernel
+
+    def counted(fn, name):
+        drv = make(fn, name)
+
+        def run_counted(*a):
+            calls["rows_mt_kernel"] = calls.get("rows_mt_kernel", 0) + 1
+            return drv(*a)
+        return run_counted
+    monkeypatch.setattr(par, "rows_mt_kernel", counted)
+    x = np.random.default_rng(0).standard_normal((1, S, E)).astype(np.float32)
+    xnn = numerics == "xnnpack"          # with tflite numerics nothing is fused: LiteRT's builtin matmul, serial
+    check_same(attention_model(), [x], calls, "batch_matmul_f32_strided_packed_mt" if xnn else "rows_mt_kernel",
+               numerics=numerics)
+    assert calls.get("rows_mt_kernel", 0) > 0
+    assert (calls.get("batch_matmul_f32_strided_nat_mt", 0) > 0) == xnn
