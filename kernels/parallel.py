@@ -28,6 +28,7 @@ from numba import prange
 from ._jit import FAST_F32, kernel
 from .conv_direct import conv2d_direct_pad_f32_rows
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
+from .resize import resize_bilinear_f32_xnn
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
 from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_rows_minmax,
@@ -254,6 +255,16 @@ def batch_matmul_f32_strided_packed_mt(tile, m, n, k, a, a_off, lda, w, w_off, s
         if b1 > b0:
             batch_matmul_f32_strided_packed(tile, m, n, k, a, a_off[b0:b1], lda, w, w_off[b0:b1], sn, sk, bias,
                                             wp[t * sz:(t + 1) * sz], c, c_off[b0:b1], ldc, rnd, scaled, scale)
+
+
+@kernel(parallel=True)
+def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
+    """resize_bilinear_f32_xnn (kernels/resize.py) with the output rows cut into nt chunks."""
+    oh = out.shape[1]
+    for t in prange(nt):
+        r0, r1 = split_rows(t, nt, oh, 1)
+        if r1 > r0:
+            resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

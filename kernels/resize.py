@@ -4,6 +4,7 @@
 import numpy as np
 
 from ._jit import FAST_F32, kernel
+from .simd import vadd, vload_n, vmul, vsplat, vstore_n, vsub
 
 
 @kernel(fastmath=FAST_F32)
@@ -38,6 +39,43 @@ def resize_bilinear_f32(x, y0, y1, wy, x0, x1, wx, out):
                 dst = out[b, oy, ox]
                 for c in range(out.shape[3]):
                     dst[c] = p00[c] * w00 + p10[c] * w10 + p01[c] * w01 + p11[c] * w11
+
+
+@kernel
+def resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1):
+    """Output rows r0 <= oy < r1 (of every image) as XNNPack's f32-ibilinear (sse_c8,
+    LiteRT's default delegate on x86), operation for operation, no FMA:
+
+        t = tl + (tr - tl) * ax;  b = bl + (br - bl) * ax;  out = t + (b - t) * ay
+
+    tl / tr / bl / br: input pixels (y0, x0) / (y0, x1) / (y1, x0) / (y1, x1);
+    ax, ay: XNNPack's float32 fractions (ops/resize.py bilinear_coords_xnn).  16
+    channels per vector, a masked tail.  x: (N, H, W, C); out: (N, OH, OW, C).
+    No fastmath: each product and sum rounds as XNNPack's does."""
+    c = out.shape[3]
+    xf = x.reshape(-1)
+    of = out.reshape(-1)
+    h, w = x.shape[1], x.shape[2]
+    oh, ow = out.shape[1], out.shape[2]
+    for b in range(out.shape[0]):
+        for oy in range(r0, r1):
+            va = vsplat(ay[oy])
+            rt = (b * h + y0[oy]) * w
+            rb = (b * h + y1[oy]) * w
+            for ox in range(ow):
+                vh = vsplat(ax[ox])
+                itl = (rt + x0[ox]) * c
+                itr = (rt + x1[ox]) * c
+                ibl = (rb + x0[ox]) * c
+                ibr = (rb + x1[ox]) * c
+                o = ((b * oh + oy) * ow + ox) * c
+                for k in range(0, c, 16):
+                    n = min(16, c - k)
+                    tl = vload_n(xf, itl + k, n)
+                    bl = vload_n(xf, ibl + k, n)
+                    t = vadd(tl, vmul(vsub(vload_n(xf, itr + k, n), tl), vh))
+                    bt = vadd(bl, vmul(vsub(vload_n(xf, ibr + k, n), bl), vh))
+                    vstore_n(of, o + k, vadd(t, vmul(vsub(bt, t), va)), n)
 
 
 @kernel

@@ -4,7 +4,7 @@ twin is the serial driver's twin with the chunk count ignored."""
 
 import numpy as np
 
-from . import conv_direct as C, dwconv as D, gemm as G, qgemm as Q, qs8 as S
+from . import conv_direct as C, dwconv as D, gemm as G, qgemm as Q, qs8 as S, resize as RS
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 
 
@@ -63,6 +63,10 @@ def conv2d_qdu8_qc8w_f32_vnni_mt(tile, m, groups, cg, ng, ntap, kc4, a, ind, ist
 def unary_mt_kernel(fn, name):
     """The threaded driver computes what the serial kernel does (chunks are independent)."""
     return lambda args, x, out, nt: fn(*args, x, out)
+
+
+def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
+    RS.resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, 0, out.shape[1])
 
 
 def rows_mt_kernel(fn, name):

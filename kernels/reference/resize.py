@@ -11,6 +11,20 @@ def resize_bilinear_f32(x, y0, y1, wy, x0, x1, wx, out):
     out[...] = (top + bot).astype(np.float32)
 
 
+def resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1):
+    """XNNPack's f32-ibilinear formula, each operation rounded to float32 (NumPy float32)."""
+    f = np.float32
+    ah = ax.astype(f)[None, None, :, None]
+    av = ay.astype(f)[r0:r1][None, :, None, None]
+    ys0, ys1 = y0[r0:r1], y1[r0:r1]
+    tl, tr = x[:, ys0][:, :, x0], x[:, ys0][:, :, x1]
+    bl, br = x[:, ys1][:, :, x0], x[:, ys1][:, :, x1]
+    with np.errstate(all="ignore"):
+        t = tl + (tr - tl) * ah
+        b = bl + (br - bl) * ah
+        out[:, r0:r1] = t + (b - t) * av
+
+
 def resize_bilinear_q10(x, y0, y1, fy, x0, x1, fx, out):
     x = x.astype(np.int64)
     fy = fy.astype(np.int64)[None, :, None, None]

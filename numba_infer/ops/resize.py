@@ -1,8 +1,11 @@
 """RESIZE_BILINEAR (float32) and RESIZE_NEAREST_NEIGHBOR (any dtype, a table gather).
 
-Source coordinates are computed once at prepare time in float32, exactly as TFLite's
-reference kernels (resize_bilinear.h ComputeInterpolationValues, resize_nearest_neighbor.h
-GetNearestNeighbor); only a constant `size` input is supported.
+Source coordinates are computed once at prepare time in float32; only a constant `size`
+input is supported.  Float32 RESIZE_BILINEAR: numerics "xnnpack" (LiteRT's default
+delegate) takes XNNPack's coordinates and its f32-ibilinear lerps, bit for bit
+(kernels/resize.py resize_bilinear_f32_xnn; threaded by output rows); numerics "tflite"
+TFLite's reference formula (ComputeInterpolationValues, four weighted products).
+RESIZE_NEAREST_NEIGHBOR follows resize_nearest_neighbor.h GetNearestNeighbor.
 
 Quantized RESIZE_BILINEAR (int8, uint8, int16; input and output share one scale and
 zero point, no requantization) interpolates the integers:
@@ -23,13 +26,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelValidationError
-from ..kernels.resize import resize_bilinear_f32, resize_bilinear_q10, resize_bilinear_q11, resize_bilinear_u8_f32
+from ..kernels import parallel as par
+from ..kernels.resize import (resize_bilinear_f32, resize_bilinear_f32_xnn, resize_bilinear_q10, resize_bilinear_q11,
+                              resize_bilinear_u8_f32)
 from .common import bound_kernel
 from .pool import QDTYPES, same_qparams
 from .registry import Lowered, lowering
 from .transform import _movable, _strides, axis_table, gather_lowered
 
 F = np.float32
+# single-thread rate used to guess the op's run time (plan_threads); deeplab's 257 x 257 x 21
+# upsampling, measured
+F32_RESIZE_ELEMS_PER_US = 4000.0
 
 
 def _operands(ctx):
@@ -87,9 +95,10 @@ def bilinear_coords_q10(n_in, n_out, align, half):
     return lo, up, v - (q << 10)
 
 
-def bilinear_coords_q11(n_in, n_out, align, half):
-    """(top, bottom, lrintf(alpha * 2048)) per output index: XNNPack's
-    xnn_indirection_init_resize_bilinear2d_hwc_q11 (float32 arithmetic)."""
+def bilinear_coords_xnn(n_in, n_out, align, half):
+    """(top, bottom, alpha) per output index: XNNPack's
+    xnn_indirection_init_resize_bilinear2d_hwc_f32 (float32 arithmetic; the
+    delegate's legacy mode when half_pixel_centers is off)."""
     adj = 1 if (align and n_out != 1) else 0
     scale = F(n_in - adj) / F(n_out - adj)
     v = np.arange(n_out).astype(F)
@@ -100,7 +109,14 @@ def bilinear_coords_q11(n_in, n_out, align, half):
         src = v * scale
     top = np.minimum(src.astype(np.int64), n_in - 1)
     bot = np.minimum(top + 1, n_in - 1)
-    return top, bot, np.rint((src - top.astype(F)) * F(2048.0)).astype(np.int64)
+    return top, bot, (src - top.astype(F)).astype(F)
+
+
+def bilinear_coords_q11(n_in, n_out, align, half):
+    """(top, bottom, lrintf(alpha * 2048)) per output index: XNNPack's
+    xnn_indirection_init_resize_bilinear2d_hwc_q11 (bilinear_coords_xnn's alpha)."""
+    top, bot, alpha = bilinear_coords_xnn(n_in, n_out, align, half)
+    return top, bot, np.rint(alpha * F(2048.0)).astype(np.int64)
 
 
 @lowering("RESIZE_BILINEAR")
@@ -124,6 +140,17 @@ def resize_bilinear(ctx):
             return bound_kernel(fn, xi, *ys, *xs, o)
         return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=qbind, flops=7 * n * oh * ow * c)
     ctx.expect_dtype(x, np.float32)
+    if ctx.settings.numerics == "xnnpack":
+        # LiteRT's default delegate: XNNPack's coordinates and f32-ibilinear, threaded by output rows
+        ys, xs = bilinear_coords_xnn(h, oh, align, half), bilinear_coords_xnn(w, ow, align, half)
+        nt = par.plan_threads(ctx.settings.num_threads, n * oh * ow * c / F32_RESIZE_ELEMS_PER_US, oh)
+
+        def xbind(ins, outs, ws):
+            xi, o = ins[0], outs[0]
+            if nt > 1:
+                return par.guarded(bound_kernel(par.resize_bilinear_f32_xnn_mt, xi, *ys, *xs, o, nt))
+            return bound_kernel(resize_bilinear_f32_xnn, xi, *ys, *xs, o, 0, oh)
+        return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=xbind, flops=7 * n * oh * ow * c)
     y0, y1, wy = bilinear_coords(h, oh, align, half)
     x0, x1, wx = bilinear_coords(w, ow, align, half)
 

@@ -225,6 +225,22 @@ def test_rows_mt_softmax(threads, rows, nt):
         np.testing.assert_allclose(total, 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize("nt", [2, 3])
+def test_resize_bilinear_xnn_mt(threads, nt):
+    from numba_infer.kernels import resize as RS
+    from numba_infer.ops.resize import bilinear_coords_xnn
+    x = np.random.default_rng(nt).standard_normal((2, 5, 6, 21)).astype(np.float32)
+    ys, xs = bilinear_coords_xnn(5, 11, False, True), bilinear_coords_xnn(6, 9, False, True)
+    exp = np.zeros((2, 11, 9, 21), np.float32)
+    got = np.zeros_like(exp)
+    RS.resize_bilinear_f32_xnn(x, *ys, *xs, exp, 0, 11)
+    P.resize_bilinear_f32_xnn_mt(x, *ys, *xs, got, nt)
+    assert_array_equal(got, exp)
+    ref = np.zeros_like(exp)
+    R.resize_bilinear_f32_xnn_mt(x, *ys, *xs, ref, nt)
+    assert_array_equal(got, ref)
+
+
 # (batch, h, w, c, k, stride, dilation, pad)
 DW = [(2, 9, 10, 24, 3, 1, 1, 1), (1, 5, 5, 70, 5, 2, 1, 2), (1, 3, 4, 40, 3, 1, 2, 2)]
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only"
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
               "gemm_f32_f32_f32_minmax_cols_mt", "gemv_f32_f32_f32_minmax_mt", "conv2d_direct_pad_f32_minmax_mt",
-              "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt"]
+              "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
@@ -437,3 +437,14 @@ def test_attention_threads(calls, monkeypatch, numerics):
                numerics=numerics)
     assert calls.get("rows_mt_kernel", 0) > 0
     assert (calls.get("batch_matmul_f32_strided_nat_mt", 0) > 0) == xnn
+
+
+def test_resize_bilinear_threads(calls):
+    """Float RESIZE_BILINEAR (XNNPack's lerps) by output rows."""
+    rng = np.random.default_rng(3)
+    b = ModelBuilder()
+    x = b.input((1, 9, 9, 21), np.float32)
+    o = b.tensor((1, 33, 33, 21), np.float32)
+    b.op("RESIZE_BILINEAR", [x, b.const(np.array([33, 33], np.int32))], [o], {"half_pixel_centers": True})
+    check_same(b.build(outputs=[o]), [rng.standard_normal((1, 9, 9, 21)).astype(np.float32)], calls,
+               "resize_bilinear_f32_xnn_mt")
