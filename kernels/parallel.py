@@ -426,6 +426,17 @@ def _binary_mt_template(a, b, shapes, offs, sa, sb, lo, hi, out):
             _fn(a[offs[t, 0]:], b[offs[t, 1]:], shapes[t], sa, sb, lo, hi, out[offs[t, 2]:])  # noqa: F821
 
 
+def _lut_mt_template(x, table, out, nt):
+    n = out.shape[0]
+    chunk = (n + nt - 1) // nt
+    chunk = (chunk + ELEM_CHUNK - 1) // ELEM_CHUNK * ELEM_CHUNK
+    for t in prange(nt):
+        i0 = min(n, t * chunk)
+        i1 = min(n, i0 + chunk)
+        if i1 > i0:
+            _fn(x[i0:i1], table, out[i0:i1])  # noqa: F821  (bound per kernel by _driver)
+
+
 def _rows_mt_template(args, x, out, nt, mr):
     for t in prange(nt):
         r0, r1 = split_rows(t, nt, x.shape[0], mr)
@@ -451,6 +462,12 @@ def unary_mt_kernel(fn, name):
     ``driver(args, x, out, nt)`` (args: a tuple, possibly empty).  name: a
     stable identifier unique to fn (the cache entry's name)."""
     return _driver(_unary_mt_template, fn, name)
+
+
+def lut_mt_kernel(fn, name):
+    """The prange driver of an 8-bit table lookup ``fn(x_u8, table, out)``, called as
+    ``driver(x, table, out, nt)``: contiguous chunks; name as unary_mt_kernel."""
+    return _driver(_lut_mt_template, fn, name)
 
 
 def rows_mt_kernel(fn, name):

@@ -69,6 +69,10 @@ def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
     RS.resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, 0, out.shape[1])
 
 
+def lut_mt_kernel(fn, name):
+    return lambda x, table, out, nt: fn(x, table, out)
+
+
 def rows_mt_kernel(fn, name):
     return lambda args, x, out, nt, mr: fn(x, *args, out)
 

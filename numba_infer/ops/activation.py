@@ -10,6 +10,7 @@ import numpy as np
 from .. import isa
 from ..errors import ModelValidationError
 from ..kernels import activation as A
+from ..kernels import parallel as par
 from ..kernels import elementwise as K
 from ..kernels.activation import (EXP2_K_OVER_32, GELU_ERF_XNN, GELU_TANH_XNN, activation_f32, gelu_f32_eigen,
                                   gelu_f32_xnn, hard_swish_f32_tflite, hard_swish_f32_xnn, sigmoid_f32_eigen,
@@ -119,14 +120,7 @@ def _swish_q8(ctx):
                  [np.empty(s, d) for s, d in lo2.workspace])()
         m = min(n, 256 - start)
         table[start:start + m] = yv.reshape(-1)[:m]
-    lut = lut_u8_kernel()
-
-    def bind(ins, outs, ws):
-        a, o = ins[0].reshape(-1).view(np.uint8), outs[0].reshape(-1)
-        if not a.flags.writeable:
-            a = a.copy()
-        return bound_kernel(lut, a, table, o)
-    return Lowered(outputs=[(shape, dt)], bind=bind, flops=x.size)
+    return lut_lowered(ctx, x, table)
 
 
 @lowering("GELU")
@@ -382,13 +376,25 @@ def quantized_unary(ctx):
         table = lut_neg(dt)
     else:
         ctx.fail(f"quantized {name} is not supported")
-    table = np.ascontiguousarray(table.astype(dt))
-    shape = tuple(x.shape)
+    return lut_lowered(ctx, x, np.ascontiguousarray(table.astype(dt)))
+
+
+# single-thread rate used to guess a table lookup's run time (plan_threads): vpermi2b, measured
+LUT_ELEMS_PER_US = 25000.0
+
+
+def lut_lowered(ctx, x, table):
+    """Lowered for out = table[x as uint8] (x int8 / uint8, a 256-entry table of x's
+    dtype), threaded in contiguous chunks when large enough."""
+    shape, dt = tuple(x.shape), x.dtype
     lut = lut_u8_kernel()
+    nt = par.plan_threads(ctx.settings.num_threads, x.size / LUT_ELEMS_PER_US, x.size // par.ELEM_CHUNK)
 
     def bind(ins, outs, ws):
         a, o = ins[0].reshape(-1).view(np.uint8), outs[0].reshape(-1)
         if not a.flags.writeable:
             a = a.copy()
+        if nt > 1:
+            return par.guarded(bound_kernel(par.lut_mt_kernel(lut, f"lut_{lut.py_func.__name__}"), a, table, o, nt))
         return bound_kernel(lut, a, table, o)
     return Lowered(outputs=[(shape, dt)], bind=bind, flops=x.size)

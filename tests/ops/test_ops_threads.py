@@ -414,6 +414,46 @@ def test_elementwise_f32_threads(calls, monkeypatch, op, s1, s2, act):
     check_same(model, feeds, calls, "binary_mt_kernel" if s2 is not None else "unary_mt_kernel")
 
 
+def _count(monkeypatch, calls, *names):
+    """Wrap par's driver factories so every call of a driver they make is counted."""
+    for name in names:
+        make = getattr(par, name)
+
+        def counted(fn, key, _make=make, _name=name):
+            drv = _make(fn, key)
+
+            def run_counted(*a):
+                calls[_name] = calls.get(_name, 0) + 1
+                return drv(*a)
+            return run_counted
+        monkeypatch.setattr(par, name, counted)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("numerics", ["xnnpack", "tflite"])
+def test_q8_elementwise_threads(calls, monkeypatch, dtype, numerics):
+    """8-bit MUL (same shape and a per-channel broadcast) and LOGISTIC's table: contiguous
+    chunks, bit-identical to one thread."""
+    _count(monkeypatch, calls, "binary_mt_kernel", "lut_mt_kernel")
+    rng = np.random.default_rng(1)
+    info = np.iinfo(dtype)
+    zp = 3 if dtype == np.int8 else 131
+    shape = (1, 9, 7, 33)
+    b = ModelBuilder()
+    x = b.input(shape, dtype, scale=np.float32(0.05), zero_point=zp)
+    y = b.input(shape, dtype, scale=np.float32(0.04), zero_point=zp - 2)
+    s = b.input((1, 1, 1, 33), dtype, scale=np.float32(0.02), zero_point=zp)
+    m1 = b.tensor(shape, dtype, scale=np.float32(0.1), zero_point=zp + 1)
+    b.op("MUL", [x, y], [m1])
+    m2 = b.tensor(shape, dtype, scale=np.float32(0.07), zero_point=zp)
+    b.op("MUL", [m1, s], [m2], {"fused_activation_function": 1})
+    out = b.tensor(shape, dtype, scale=np.float32(1 / 256), zero_point=info.min)
+    b.op("LOGISTIC", [m2], [out])
+    feeds = [rng.integers(info.min, info.max + 1, sh).astype(dtype) for sh in (shape, shape, (1, 1, 1, 33))]
+    check_same(b.build(outputs=[out, m2]), feeds, calls, "binary_mt_kernel", numerics=numerics)
+    assert calls.get("lut_mt_kernel", 0) > 0
+
+
 @pytest.mark.parametrize("numerics", ["xnnpack", "tflite"])
 def test_attention_threads(calls, monkeypatch, numerics):
     """Attention (tests/test_fuse_matmul.py's block): the fused BATCH_MATMULs by heads
