@@ -410,12 +410,8 @@ _ELEM_MT = {}
 
 
 def _unary_mt_template(args, x, out, nt):
-    n = out.shape[0]
-    chunk = (n + nt - 1) // nt
-    chunk = (chunk + ELEM_CHUNK - 1) // ELEM_CHUNK * ELEM_CHUNK
     for t in prange(nt):
-        i0 = min(n, t * chunk)
-        i1 = min(n, i0 + chunk)
+        i0, i1 = split_rows(t, nt, out.shape[0], ELEM_CHUNK)
         if i1 > i0:
             _fn(*args, x[i0:i1], out[i0:i1])  # noqa: F821  (bound per kernel by _driver)
 
@@ -427,12 +423,8 @@ def _binary_mt_template(a, b, shapes, offs, sa, sb, lo, hi, out):
 
 
 def _lut_mt_template(x, table, out, nt):
-    n = out.shape[0]
-    chunk = (n + nt - 1) // nt
-    chunk = (chunk + ELEM_CHUNK - 1) // ELEM_CHUNK * ELEM_CHUNK
     for t in prange(nt):
-        i0 = min(n, t * chunk)
-        i1 = min(n, i0 + chunk)
+        i0, i1 = split_rows(t, nt, out.shape[0], ELEM_CHUNK)
         if i1 > i0:
             _fn(x[i0:i1], table, out[i0:i1])  # noqa: F821  (bound per kernel by _driver)
 

@@ -380,6 +380,21 @@ def test_contention_guard(monkeypatch):
 
 
 # ---------------------------------------------------------------- elementwise (kernels/parallel.py drivers)
+def _count(monkeypatch, calls, *names):
+    """Wrap par's driver factories so every call of a driver they make is counted."""
+    for name in names:
+        make = getattr(par, name)
+
+        def counted(fn, key, _make=make, _name=name):
+            drv = _make(fn, key)
+
+            def run_counted(*a):
+                calls[_name] = calls.get(_name, 0) + 1
+                return drv(*a)
+            return run_counted
+        monkeypatch.setattr(par, name, counted)
+
+
 def _elementwise_model(rng, op, s1, s2=None, act=0):
     b = ModelBuilder()
     x = b.input(s1, np.float32)
@@ -399,34 +414,9 @@ def _elementwise_model(rng, op, s1, s2=None, act=0):
 def test_elementwise_f32_threads(calls, monkeypatch, op, s1, s2, act):
     """Large float32 unary / binary ops run in nt chunks (kernels/parallel.py unary_mt_kernel /
     binary_mt_kernel over split_bcast), bit-identical to one thread."""
-    for name in ("unary_mt_kernel", "binary_mt_kernel"):
-        make = getattr(par, name)
-
-        def counted(fn, key, _make=make, _name=name):
-            drv = _make(fn, key)
-
-            def run_counted(*a):
-                calls[_name] = calls.get(_name, 0) + 1
-                return drv(*a)
-            return run_counted
-        monkeypatch.setattr(par, name, counted)
+    _count(monkeypatch, calls, "unary_mt_kernel", "binary_mt_kernel")
     model, feeds = _elementwise_model(np.random.default_rng(len(s1)), op, s1, s2, act)
     check_same(model, feeds, calls, "binary_mt_kernel" if s2 is not None else "unary_mt_kernel")
-
-
-def _count(monkeypatch, calls, *names):
-    """Wrap par's driver factories so every call of a driver they make is counted."""
-    for name in names:
-        make = getattr(par, name)
-
-        def counted(fn, key, _make=make, _name=name):
-            drv = _make(fn, key)
-
-            def run_counted(*a):
-                calls[_name] = calls.get(_name, 0) + 1
-                return drv(*a)
-            return run_counted
-        monkeypatch.setattr(par, name, counted)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8])
@@ -461,16 +451,7 @@ def test_attention_threads(calls, monkeypatch, numerics):
     SOFTMAX by rows (XNNPack's kernel, or Eigen's with tflite numerics: chunks on its
     packets of 4), bit-identical to one thread."""
     from tests.test_fuse_matmul import S, E, attention_model
-    make = par.rows_mt_kernel
-
-    def counted(fn, name):
-        drv = make(fn, name)
-
-        def run_counted(*a):
-            calls["rows_mt_kernel"] = calls.get("rows_mt_kernel", 0) + 1
-            return drv(*a)
-        return run_counted
-    monkeypatch.setattr(par, "rows_mt_kernel", counted)
+    _count(monkeypatch, calls, "rows_mt_kernel")
     x = np.random.default_rng(0).standard_normal((1, S, E)).astype(np.float32)
     xnn = numerics == "xnnpack"          # with tflite numerics nothing is fused: LiteRT's builtin matmul, serial
     check_same(attention_model(), [x], calls, "batch_matmul_f32_strided_packed_mt" if xnn else "rows_mt_kernel",
