@@ -7,10 +7,16 @@ bit for bit too (both run XNNPack's vsigmoid and one float32 product).  The
 models are built here; the cases the pattern must leave alone are checked by
 the steps the plan runs.
 """
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import numba_infer
+from numba_infer import isa
 from tests.tflite_build import ModelBuilder, run_litert
 
 SHAPE = (1, 20, 20, 48)          # 19200 elements: threaded at 2 threads (ops/elementwise.py)
@@ -51,6 +57,8 @@ def _inputs():
 @pytest.mark.parametrize("order", ["xs", "sx"])
 @pytest.mark.parametrize("threads", [None, 2])
 def test_swish_fuses_bit_identically_and_matches_litert(monkeypatch, order, threads):
+    """Natively the AVX-512 kernel; under NUMBA_INFER_ISA=generic (test_generic_isa_subprocess)
+    the portable one: LiteRT's bits on both."""
     model = swish_model(order)
     x = _inputs()
     (fused, ops), (plain, ops0) = _run(monkeypatch, model, x, True, threads), _run(monkeypatch, model, x, False)
@@ -117,3 +125,14 @@ def test_q8_swish_is_one_table(monkeypatch, dtype, shape, act, order, numerics):
     np.testing.assert_array_equal(outs[True], outs[False])
     ref = run_litert(model, [x], "default" if numerics == "xnnpack" else "builtin")
     np.testing.assert_array_equal(outs[True], ref[0])
+
+
+@pytest.mark.skipif(not isa.AVX512F, reason="the generic path is already the host path")
+def test_generic_isa_subprocess():
+    """The float swish tests again with NUMBA_INFER_ISA=generic (kernels/activation.py swish_f32_xnn)."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, NUMBA_INFER_ISA="generic")
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", __file__,
+                        "-k", "fuses_bit_identically"], cwd=root, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
