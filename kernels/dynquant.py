@@ -319,11 +319,20 @@ def _rows_qd8_xnn_simd(x, offset, q, scales, zps):
     """dynquant_f32_qd8_xnn on unit-stride rows, 16 rows per block with flat
     offsets (no row views): the 16 rows' (min, max) into two vectors, their
     parameters in 16-lane vector math (_vparams_qd8_xnn), then each row's
-    codes; the same results as row_qd8_xnn_simd row by row."""
+    codes; the same results as row_qd8_xnn_simd row by row.  One row (a
+    GEMV's input, every layer of a one-row MLP) takes the scalar parameters
+    instead: the same operations, without the 16-lane setup (~50 ns)."""
     rows = x.shape[0]
     k = x.shape[1]
     xs = x.strides[0] // 4
     qs = q.strides[0]
+    if rows == 1:
+        a, b = _range_flat(x, 0, k)
+        q_mult, zp, scale = qd8_params_xnn(a, b)
+        scales[0] = scale
+        zps[0] = zp + offset
+        _codes_flat(x, 0, q, 0, k, q_mult, zp, offset)
+        return
     m0 = 0
     while m0 < rows:
         nb = min(16, rows - m0)

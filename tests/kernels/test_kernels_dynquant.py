@@ -198,3 +198,21 @@ def test_dynquant_xnn_blocked_special_values(M):
             R.dynquant_f32_qd8_xnn(x, offset, *twin)
         for a, b in zip(out, twin):
             np.testing.assert_array_equal(a[fin], b[fin])
+
+
+def test_dynquant_xnn_one_row_specials():
+    """One row takes the scalar parameters (no 16-lane block): every special row of the
+    test above, alone, equals the scalar fallback bit for bit."""
+    rng = np.random.default_rng(3)
+    k = 37
+    rows = [np.float32(1e-40) * rng.normal(0, 1, k), np.full(k, 1e-45), -np.full(k, 1e-45),
+            rng.normal(0, 1, k) * 3e38, np.full(k, -0.0), np.r_[[3.0e38, -3.0e38], np.zeros(k - 2)],
+            np.r_[[np.inf], rng.normal(0, 1, k - 1)], np.r_[[-np.inf], rng.normal(0, 1, k - 1)],
+            np.zeros(k), np.full(k, 2.5), -np.abs(rng.normal(0, 1, k)), np.abs(rng.normal(0, 1, k)) + 1]
+    for r in rows:
+        x = np.asarray(r, np.float32).reshape(1, k)
+        for offset, dt in ((0, np.int8), (128, np.uint8)):
+            out = (np.zeros((1, k), dt), np.zeros(1, np.float32), np.zeros(1, np.int32))
+            K.dynquant_f32_qd8_xnn(x, offset, *out)
+            for a, b in zip(out, _scalar_xnn(x, offset, dt)):
+                np.testing.assert_array_equal(a, b)
