@@ -31,8 +31,8 @@ from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .resize import resize_bilinear_f32_xnn
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
-from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_rows_minmax,
-                   gemv_f32_f32_f32_minmax, im2col_f32, tile_mr, tile_nr)
+from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_minmax,
+                   gemm_f32_f32_f32_rows_minmax, im2col_f32, tile_mr, tile_nr)
 
 
 # Below this much estimated single-thread work an op stays serial: the fork/join
@@ -269,8 +269,10 @@ def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
 
 @kernel(fastmath=FAST_F32, parallel=True)
 def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt, rnd=False):
-    """gemm_f32_f32_f32_rows_minmax (kernels/gemm.py) with the n columns cut into
-    nt chunks of whole weight panels (gemm_col_split: few rows)."""
+    """gemm_f32_f32_f32_minmax (kernels/gemm.py: one row on the 6x64 packing is
+    its GEMV) with the n columns cut into nt chunks of whole weight panels: few
+    rows (gemm_col_split), or one row, whose GEMV is bound by the weight stream
+    and so gets each core streaming its own part of the weights."""
     nr = tile_nr(tile)
     ps = (k + 1) * nr
     npan = (n + nr - 1) // nr
@@ -278,24 +280,8 @@ def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt
         p0, p1 = split_rows(t, nt, npan, 1)
         if p1 > p0:
             n0 = p0 * nr
-            gemm_f32_f32_f32_rows_minmax(tile, m, min(n, p1 * nr) - n0, k, a, lda, w[p0 * ps:p1 * ps], lo, hi,
-                                         c[n0:], ldc, rnd)
-
-
-@kernel(fastmath=FAST_F32, parallel=True)
-def gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, c, nt, rnd=False):
-    """gemv_f32_f32_f32_minmax (kernels/gemm.py, 64-wide panels) with the panels
-    cut into nt chunks of whole panel pairs: each core streams its own part of
-    the weights (the GEMV is bound by that stream)."""
-    NR = 64
-    pstride = (k + 1) * NR
-    npan = (n + NR - 1) // NR
-    for t in prange(nt):
-        p0, p1 = split_rows(t, nt, npan, 2)
-        if p1 > p0:
-            n0 = p0 * NR
-            gemv_f32_f32_f32_minmax(min(n, p1 * NR) - n0, k, a, w[p0 * pstride:p1 * pstride], lo, hi, c[n0:],
-                                    rnd)
+            gemm_f32_f32_f32_minmax(tile, m, min(n, p1 * nr) - n0, k, a, lda, w[p0 * ps:p1 * ps], lo, hi, c[n0:],
+                                    ldc, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

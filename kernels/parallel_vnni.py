@@ -73,8 +73,7 @@ def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
     nr = 64 if tile == TILE_1x64 else 16
     npan = (n + nr - 1) // nr
     for t in prange(nt):
-        p0 = npan * t // nt
-        p1 = npan * (t + 1) // nt
+        p0, p1 = split_rows(t, nt, npan, 1)
         if p1 > p0:
             j0 = p0 * nr
             gemv_cols_vnni(tile, j0, min(n, p1 * nr) - j0, kp, q, sa, za, wq, nks, wsc, bs, tfl, lo, hi, c)

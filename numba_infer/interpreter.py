@@ -155,10 +155,7 @@ class Interpreter:
         plan.set_input(tensor_index, value)
 
     def invoke(self):
-        plan = self._plan
-        if plan is None:
-            raise StateError("call allocate_tensors() first")
-        plan.run()                      # sets the thread count itself (plan._runner)
+        self._require_plan().run()      # sets the thread count itself (plan._runner)
         self._invoked = True
 
     def get_tensor(self, tensor_index, subgraph_index=0):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numba
 import numpy as np
 
 from . import ops  # noqa: F401  (registers every lowering)
@@ -22,6 +23,7 @@ from .graph import Graph
 # 16 lanes at a time: vcvtps2ph/vcvtph2ps where the target has F16C, else a portable sequence
 from .kernels.fp16 import round_f32_f16_vec as _round_f16
 from .kernels.parallel import resolve_threads, threads_for_run
+from .ops.common import chain
 from .ops.registry import Lowered, OpContext, Resources, Settings, find
 from .quant import dequantize_weights_at_load, quantize_weights_at_load
 
@@ -118,13 +120,11 @@ def _runner(fns, num_threads):
     weight stream has flushed the caches, every Python lookup on the way costs
     (measured on mlp_dr, interleaved with LiteRT: resolving the thread setting
     per run took 0.8 us of a 24 us run)."""
-    from .ops.common import chain
     if not fns:
         return _noop
     body = chain(*fns)
     if resolve_threads(num_threads) <= 1:
         return body
-    import numba
 
     def run_threaded():
         numba.set_num_threads(threads_for_run(num_threads))

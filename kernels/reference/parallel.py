@@ -24,11 +24,7 @@ def conv2d_f32_f32_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt
 
 
 def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt):
-    G.gemm_f32_f32_f32_rows_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc)
-
-
-def gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, c, nt):
-    G.gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, c)
+    G.gemm_f32_f32_f32_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc)
 
 
 def conv2d_direct_pad_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_,

@@ -48,8 +48,9 @@ from .common import act_range_f32, bound_kernel, chain, padding
 from .. import isa
 from ..kernels import parallel as par, qgemm
 from ..kernels.parallel import plan_threads
-from .fully_connected import (F32, F32_GEMM_FLOP_PER_US, QD8Weights, f32_gemm_threads, gemv_tile, _hybrid_bias, hybrid_weight_scales, is_hybrid, pack_weights,
-                              row_quantizer, rows_hybrid, rows_hybrid_mt)
+from .fully_connected import (F32, F32_GEMM_FLOP_PER_US, QD8Weights, f32_gemm_threads, _hybrid_bias,
+                              hybrid_weight_scales, is_hybrid, pack_weights, row_quantizer, rows_hybrid,
+                              rows_hybrid_mt)
 from .registry import Lowered, lowering
 from . import qs8, tflite_float
 from .qs8 import QDTYPES
@@ -128,8 +129,6 @@ def conv_2d(ctx):
 
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-            if nt > 1 and gemv_tile(tile, m):
-                return par.guarded(bound_kernel(drv, cout, cin, xf[:cin], wp, lo, hi, of[:cout], nt, rnd))
             if nt > 1:
                 return par.guarded(bound_kernel(drv, tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, nt, rnd))
             return bound_kernel(gemm_f32_f32_f32_minmax, tile, m, cout, cin, xf, cin, wp, lo, hi, of, cout, rnd)

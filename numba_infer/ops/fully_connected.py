@@ -18,9 +18,9 @@ half away from zero).  Int8 input (full-int8): ops/qs8.py.
 
 Threads: a float32 FULLY_CONNECTED with constant weights runs its GEMM's row
 tiles in chunks (kernels/parallel.py gemm_f32_f32_f32_minmax_mt), or its
-weight panels when that balances better (gemm_f32_f32_f32_minmax_cols_mt), or
-for one row its GEMV's 64-wide weight panels (gemv_f32_f32_f32_minmax_mt),
-when f32_gemm_threads finds it large enough; the same bits as one thread.
+weight panels (gemm_f32_f32_f32_minmax_cols_mt) when that balances better or
+for one row (the GEMV), when f32_gemm_threads finds it large enough; the same
+bits as one thread.
 """
 from __future__ import annotations
 
@@ -277,23 +277,18 @@ def hybrid_fc_threads(settings, m, n, k):
     return par.plan_threads(settings.num_threads, 2 * m * n * k / Q8_GEMM_OP_PER_US, -(-m // mr))
 
 
-def gemv_tile(tile, m):
-    """gemm_f32_f32_f32_minmax runs its GEMV (kernels/gemm.py) for this tile and m."""
-    return m == 1 and tile == TILE_6x64
-
-
 def f32_gemm_threads(settings, m, n, k, tile):
     """(chunks, threaded driver) for the packed float32 GEMM of m x k by k x n
-    (an FC, a 1x1 conv) by plan_threads' compute estimate: row tiles, or
+    (an FC, a 1x1 conv); both drivers take gemm_f32_f32_f32_minmax's arguments
+    plus the chunk count.  By plan_threads' compute estimate: row tiles, or
     weight panels when that balances the chunks better (par.gemm_col_split).
-    One row on the GEMV's packing (gemv_tile) is bound by the weight stream:
-    estimated at F32_GEMV_BYTES_PER_US, cut into 64-wide panel pairs, and its
-    driver takes (n, k, a, w, lo, hi, c, nt, rnd)."""
+    One row on the 6x64 packing runs the GEMV, bound by the weight stream:
+    estimated at F32_GEMV_BYTES_PER_US and cut into weight panels."""
     mr, nr = TILES[tile]
-    if gemv_tile(tile, m):
+    if m == 1 and tile == TILE_6x64:
         nt = par.plan_threads(settings.num_threads, (k + 1) * -(-n // nr) * nr * 4 / F32_GEMV_BYTES_PER_US,
-                              -(-n // (2 * nr)))
-        return nt, par.gemv_f32_f32_f32_minmax_mt
+                              -(-n // nr))
+        return nt, par.gemm_f32_f32_f32_minmax_cols_mt
     nt = par.plan_threads(settings.num_threads, 2 * m * n * k / F32_GEMM_FLOP_PER_US, max(-(-m // mr), -(-n // nr)))
     if nt > 1 and par.gemm_col_split(nt, m, mr, n, nr):
         return nt, par.gemm_f32_f32_f32_minmax_cols_mt
@@ -342,8 +337,6 @@ def fully_connected(ctx):
 
         def bind(ins, outs, ws):
             xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
-            if nt > 1 and gemv_tile(tile, m):
-                return par.guarded(bound_kernel(drv, n, k, xf[:k], wp, lo, hi, of[:n], nt, rnd))
             if nt > 1:
                 return par.guarded(bound_kernel(drv, tile, m, n, k, xf, k, wp, lo, hi, of, n, nt, rnd))
             return bound_kernel(gemm_f32_f32_f32_minmax, tile, m, n, k, xf, k, wp, lo, hi, of, n, rnd)

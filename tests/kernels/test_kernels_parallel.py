@@ -104,24 +104,31 @@ def test_conv2d_f32_mt(threads, case, nt):
     assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
-@pytest.mark.parametrize("n,k", [(1, 7), (64, 33), (100, 5), (200, 64), (1000, 130)])
+@pytest.mark.parametrize("tile,m,n,k", [(0, 1, 1, 7), (0, 1, 64, 33), (0, 1, 100, 5), (0, 1, 200, 64),
+                                         (0, 1, 1000, 130), (0, 9, 300, 20), (1, 49, 200, 24), (2, 5, 33, 7)])
 @pytest.mark.parametrize("nt", [2, 3])
-def test_gemv_f32_mt(threads, n, k, nt):
-    """The column-split GEMV (chunks of whole 64-wide panel pairs) equals the serial GEMV."""
-    rng = np.random.default_rng(n + k)
-    w = packed(rng, n, k, G.TILE_6x64)
-    a = rng.standard_normal(k).astype(np.float32)
+def test_gemm_f32_cols_mt(threads, tile, m, n, k, nt):
+    """The column split (chunks of whole weight panels) equals the serial GEMM, the
+    one-row GEMV of the 6x64 packing included; columns and rows past n x m untouched."""
+    rng = np.random.default_rng(m + n + k)
+    w = packed(rng, n, k, tile)
+    a = rng.standard_normal(m * k).astype(np.float32)
     lo, hi = np.float32(-2), np.float32(3)
-    exp = np.full(n + 3, 7, np.float32)
+    ldc = n + 3
+    exp = np.full(m * ldc + 3, 7, np.float32)
     got = exp.copy()
-    G.gemv_f32_f32_f32_minmax(n, k, a, w, lo, hi, exp[:n])
-    P.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, got[:n], nt)
-    assert_array_equal(got, exp)                       # the 3 floats past n untouched too
-    ref = np.zeros(n, np.float32)
-    R.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, ref, nt)
-    np.testing.assert_allclose(got[:n], ref, rtol=0, atol=1e-5 * np.abs(ref).max())
-    P.gemv_f32_f32_f32_minmax_mt(n, k, a, w, lo, hi, got[:n], nt, True)
-    assert_array_equal(got[:n], exp[:n].astype(np.float16).astype(np.float32))
+    G.gemm_f32_f32_f32_minmax(tile, m, n, k, a, k, w, lo, hi, exp, ldc)
+    P.gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, k, w, lo, hi, got, ldc, nt)
+    assert_array_equal(got, exp)
+    ref = np.full_like(exp, 7)
+    R.gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, k, w, lo, hi, ref, ldc, nt)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    # fp16 emulation: the chunks round in the epilogue, exactly numpy's fp16 cast
+    P.gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, k, w, lo, hi, got, ldc, nt, True)
+    valid = np.zeros_like(exp, bool)
+    valid[:m * ldc].reshape(m, ldc)[:, :n] = True
+    assert_array_equal(got[valid], exp[valid].astype(np.float16).astype(np.float32))
+    assert (got[~valid] == 7).all()
 
 
 # (batch, h, w, cin, cout, k, stride, pad, band budget in floats)

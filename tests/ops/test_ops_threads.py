@@ -28,7 +28,7 @@ NT = min(2, numba.config.NUMBA_NUM_THREADS)
 pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only")
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
-              "gemm_f32_f32_f32_minmax_cols_mt", "gemv_f32_f32_f32_minmax_mt", "conv2d_direct_pad_f32_minmax_mt",
+              "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt",
               "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
@@ -119,7 +119,7 @@ F32_MORE = [
     (1, 3, 3, 8, 128, 1, 1, 1, 1, 0, 1, "gemm_f32_f32_f32_minmax_cols_mt"),    # 9 rows (6 + 3): channels
     (1, 23, 21, 3, 32, 3, 3, 2, 1, 0, 3, "conv2d_direct_pad_f32_minmax_mt"),   # RGB stem: rows of the direct conv
     (2, 9, 10, 2, 40, 5, 5, 1, 1, 0, 0, "conv2d_direct_pad_f32_minmax_mt"),    # batch 2, 5x5
-    (1, 1, 1, 48, 200, 1, 1, 1, 1, 0, 0, "gemv_f32_f32_f32_minmax_mt"),        # squeeze-excite: one pixel, GEMV
+    (1, 1, 1, 48, 200, 1, 1, 1, 1, 0, 0, "gemm_f32_f32_f32_minmax_cols_mt"),   # squeeze-excite: one pixel, GEMV
 ]
 
 
@@ -130,7 +130,7 @@ def test_conv_f32_threads_more(calls, case):
     check_same(model, feeds, calls, F32_MORE[case][-1])
 
 
-@pytest.mark.parametrize("m,k,n,kernel", [(1, 70, 300, "gemv_f32_f32_f32_minmax_mt"),
+@pytest.mark.parametrize("m,k,n,kernel", [(1, 70, 300, "gemm_f32_f32_f32_minmax_cols_mt"),
                                           (40, 33, 50, "gemm_f32_f32_f32_minmax_mt"),
                                           (5, 64, 320, "gemm_f32_f32_f32_minmax_cols_mt")])
 def test_fc_f32_threads(calls, m, k, n, kernel):
