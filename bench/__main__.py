@@ -3,6 +3,7 @@ python -m bench gemm [options]          GEMM microbenchmark (bench/gemm.py)
 python -m bench startup [MODEL]         cold / warm fresh-process start (bench/startup.py)
 python -m bench peak                    this core's in-register fp32 / int8 peak, measured now (bench/peak.py)
 python -m bench ops MODEL               every op alone, ours vs LiteRT (bench/ops.py)
+python -m bench scaling [MODEL ...]     1 vs 2 threads, both runtimes interleaved in one phase (bench/scaling.py)
 """
 import sys
 
@@ -21,6 +22,9 @@ def main(argv=None):
     if argv and argv[0] == "ops":
         from . import ops
         return ops.main(argv[1:], prog="python -m bench ops")
+    if argv and argv[0] == "scaling":
+        from . import scaling
+        return scaling.main(argv[1:], prog="python -m bench scaling")
     if argv and argv[0] in ("run", "models"):
         argv = argv[1:]
     from . import run

@@ -206,6 +206,9 @@ def _diff(a, b):
 
 
 BLOCKS = 5                      # rounds of per-configuration blocks when threads > 1
+# RESULTS.md from this line on is kept when the tables above it are rewritten: derived
+# tables, the GEMM / start-up / scaling sections (bench/scaling.py rewrites its own part)
+KEEP = "<!-- kept across runs: everything below is not rewritten by python -m bench -->"
 
 
 def bench_model(path, threads, runs, warmup, precisions, numerics, litert_configs, profile=False, top=10):
@@ -430,6 +433,57 @@ def summary_table(records):
     return "\n".join(lines)
 
 
+VARIANTS = ("fp32", "fp16", "dr", "int8")     # the generated suite's file suffixes
+
+
+def derived_tables(records):
+    """The acceptance view of one run: ours ÷ XNNPack at 1 thread by model and variant, the cost of
+    dynamic range against fp32 in our own runtime, and each runtime's speedup from 1 to N threads."""
+    ours = {(r["model"], r["threads"]): r for r in records if r["runtime"] == "numba_infer"
+            and r["config"] == "auto/xnnpack" and r["median_ms"] is not None}
+    lite = {(r["model"], r["threads"]): r for r in records if r["runtime"] == "LiteRT"
+            and r["config"] == "xnnpack" and r["median_ms"] is not None}
+    suite, other = {}, []
+    for (model, thr), r in ours.items():
+        if thr != 1 or r["ratio_xnnpack"] is None:
+            continue
+        base, _, var = model.rpartition("_")
+        if base and var in VARIANTS:
+            suite.setdefault(base, {})[var] = r
+        else:
+            other.append(r)
+    lines = []
+    if suite:
+        lines += ["**One thread, ours ÷ LiteRT XNNPack** (medians; `fp16` = the fp16-weight file, run in fp32; "
+                  "QD8 ÷ FP32 = our dynamic-range median over our fp32 median):", "",
+                  "| model | fp32 | fp16 | dr (QD8-F32) | int8 (QS8) | ours QD8 ÷ ours FP32 |", "|---|---|---|---|---|---|"]
+        for base, v in suite.items():
+            cells = [_f(v[k]["ratio_xnnpack"], ".2f") if k in v else "—" for k in VARIANTS]
+            q = (f"{v['dr']['median_ms'] / v['fp32']['median_ms']:.2f}" if "dr" in v and "fp32" in v else "—")
+            lines.append(f"| {base} | " + " | ".join(cells) + f" | {q} |")
+        lines.append("")
+    if other:
+        lines += ["Other models, one thread, ours ÷ XNNPack: "
+                  + ", ".join(f"{r['model']} {r['ratio_xnnpack']:.2f}" for r in other) + ".", ""]
+    rows = []
+    for (model, thr), r in ours.items():
+        if thr == 1:
+            continue
+        a, la, lb = ours.get((model, 1)), lite.get((model, 1)), lite.get((model, thr))
+        if a is None:
+            continue
+        ls = f"{la['median_ms'] / lb['median_ms']:.2f}" if la is not None and lb is not None else "—"
+        rows.append(f"| {model} | {thr} | {a['median_ms']:.3f} | {r['median_ms']:.3f} | "
+                    f"{a['median_ms'] / r['median_ms']:.2f} | {ls} |")
+    if rows:
+        lines += ["**Thread speedup in this run** (median at 1 thread ÷ median at N; the two thread counts are timed in "
+                  "separate phases of the run, so a slow phase of the host shows here: `python -m bench scaling` "
+                  "interleaves them):", "",
+                  "| model | N | ours 1 thread ms | ours N threads ms | ours speedup | LiteRT XNNPack speedup |",
+                  "|---|---|---|---|---|---|"] + rows + [""]
+    return "\n".join(lines)
+
+
 def write_markdown(path, records, profiles, meta):
     la0, la1 = meta["loadavg_start"], meta["loadavg_end"]
     oth = meta.get("others_cores")
@@ -466,7 +520,11 @@ def write_markdown(path, records, profiles, meta):
               "or in quanta for integer outputs; for LiteRT builtin, against LiteRT XNNPack. "
               "`auto` runs the model as stored (fp32 for fp32/fp16-weight models, QD8-F32 for `_dr`, "
               "full integer for `_int8`).", "",
-              "## Summary", "", summary_table(records), "", "## All configurations", "", table(records), ""]
+              "## Summary", "", summary_table(records), ""]
+    derived = derived_tables(records)
+    if derived:
+        lines += ["## Derived from this run", "", derived]
+    lines += ["## All configurations", "", table(records), ""]
     if meta.get("chart"):
         lines += [f"![median latency]({Path(meta['chart']).name})", ""]
     if profiles:
@@ -474,7 +532,10 @@ def write_markdown(path, records, profiles, meta):
         for p in profiles:
             lines += [f"<details><summary>{p['model']} {p['config']} {p['threads']} thread(s): "
                       f"{p['profile']['total_ms']:.3f} ms</summary>", "", "```", p["report"], "```", "", "</details>", ""]
-    Path(path).write_text("\n".join(lines))
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(KEEP):] if KEEP in old else ""
+    path.write_text("\n".join(lines) + ("\n" + kept if kept else ""))
 
 
 def write_chart(path, records):

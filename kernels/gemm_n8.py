@@ -204,6 +204,16 @@ def conv2d_f32_n8_rows2_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, 
     (bias, then one FMA per im2col column (ky, kx, c), zero taps included), hence
     the same bits.  wp: pack_n8; offs: rows2_offsets; band: rows2_band's;
     xp: rows2_band's nr * wq * 2 * cin floats; x, out flat."""
+    conv2d_f32_n8_rows2_range(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs, band,
+                              lo, hi, xp, out, 0, (oh + 1) // 2, rnd)
+
+
+@kernel(fastmath=FAST_F32)
+def conv2d_f32_n8_rows2_range(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs, band,
+                              lo, hi, xp, out, y0, y1, rnd):
+    """conv2d_f32_n8_rows2_minmax's row pairs y0 <= r < y1 (output rows r and
+    r + ceil(oh / 2)) of every image: a thread's chunk (kernels/parallel.py);
+    xp: this call's own band scratch."""
     k = kh * kw * cin
     vlo = vsplat(lo)
     vhi = vsplat(hi)
@@ -211,8 +221,8 @@ def conv2d_f32_n8_rows2_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, 
     c2 = 2 * cin
     ps = sw * c2
     for b in range(batch):
-        for r0 in range(0, hs, band):
-            r1 = min(hs, r0 + band)
+        for r0 in range(y0, y1, band):
+            r1 = min(y1, r0 + band)
             nr = (r1 - 1 - r0) * sh + (kh - 1) * dh + 1
             pad_rows2_f32(x, b, h, w, cin, pt, pl, r0 * sh, nr, hs * sh, wq, xp)
             for r in range(r0, r1):

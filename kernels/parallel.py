@@ -28,6 +28,7 @@ from numba import prange
 from ._jit import FAST_F32, kernel
 from .conv_direct import conv2d_direct_pad_f32_rows
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
+from .gemm_n8 import conv2d_f32_n8_rows2_range
 from .resize import resize_bilinear_f32_xnn
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
@@ -145,9 +146,16 @@ def _stalled(now):
     numba.set_num_threads(1)
 
 
+# how many threaded steps guarded() has wrapped so far: prepare compares it before and
+# after binding each op, so a plan knows whether any of its steps uses threads
+GUARDED = [0]
+
+
 def guarded(step):
     """Wrap the zero-argument step of a threaded op with the contention guard
-    (two clock reads per call, ~0.2 us)."""
+    (two clock reads per call, ~0.2 us).  Every threaded step is bound through
+    here (GUARDED counts them)."""
+    GUARDED[0] += 1
     best = [float("inf")]
     clock = time.perf_counter
 
@@ -282,6 +290,19 @@ def gemm_f32_f32_f32_minmax_cols_mt(tile, m, n, k, a, lda, w, lo, hi, c, ldc, nt
             n0 = p0 * nr
             gemm_f32_f32_f32_minmax(tile, m, min(n, p1 * nr) - n0, k, a, lda, w[p0 * ps:p1 * ps], lo, hi, c[n0:],
                                     ldc, rnd)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def conv2d_f32_n8_rows2_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs,
+                                  band, lo, hi, xp, nt, out, rnd=False):
+    """conv2d_f32_n8_rows2_minmax (kernels/gemm_n8.py, cout <= 8) with its row pairs
+    cut into nt chunks; xp: nt equal band scratches, one per chunk."""
+    sz = xp.shape[0] // nt
+    for t in prange(nt):
+        y0, y1 = split_rows(t, nt, (oh + 1) // 2, 1)
+        if y1 > y0:
+            conv2d_f32_n8_rows2_range(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs,
+                                      band, lo, hi, xp[t * sz:(t + 1) * sz], out, y0, y1, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

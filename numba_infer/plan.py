@@ -22,6 +22,7 @@ from .errors import InputError, ModelValidationError, NumbaInferError, Unsupport
 from .graph import Graph
 # 16 lanes at a time: vcvtps2ph/vcvtph2ps where the target has F16C, else a portable sequence
 from .kernels.fp16 import round_f32_f16_vec as _round_f16
+from .kernels import parallel as par
 from .kernels.parallel import resolve_threads, threads_for_run
 from .ops.common import chain
 from .ops.registry import Lowered, OpContext, Resources, Settings, find
@@ -65,6 +66,7 @@ class Step:
     inputs: tuple
     outputs: tuple
     flops: int = 0
+    threaded: bool = False        # binds a threaded kernel (kernels/parallel.py guarded)
 
     def __call__(self):
         self.fn()
@@ -87,7 +89,8 @@ class Plan:
         self.steps = steps
         # run() calls this prebuilt tuple; alias steps (reshape-likes sharing their input's memory) do nothing
         self._fns = tuple(st.fn for st in steps if st.fn is not _noop)
-        self.run = _runner(self._fns, settings.num_threads)
+        # a plan whose ops all stayed serial (small ops, plan_threads) runs like a one-thread plan
+        self.run = _runner(self._fns, settings.num_threads if any(st.threaded for st in steps) else 1)
         self.arrays = arrays          # tensor index -> array (runtime tensors and constants)
         self.settings = settings
         self.keep = keep
@@ -115,7 +118,8 @@ def _runner(fns, num_threads):
     """``Plan.run``: call every bound step in order.  The thread decision is made
     here, once: a multi-thread plan sets Numba's thread count before each run
     (kernels/parallel.py threads_for_run: the contention guard may ask for one);
-    a one-thread plan binds no threaded kernel and leaves it alone.  One run is
+    a one-thread plan, or one whose ops all stayed serial (Step.threaded), binds no
+    threaded kernel and leaves it alone.  One run is
     then one Python call into a prebuilt closure (1 to 3 steps unrolled): after a
     weight stream has flushed the caches, every Python lookup on the way costs
     (measured on mlp_dr, interleaved with LiteRT: resolving the thread setting
@@ -303,15 +307,17 @@ def _plan_memory(graph, infos, runtime, keep, fp16=False):
     steps = []
     for s, (node, lowered, specs) in enumerate(runtime, start=1):
         if lowered.alias is not None and infos[node.inputs[lowered.alias]].value is None:
-            fn = _noop
+            fn, threaded = _noop, False
         else:
             ins = [None if i == -1 else arrays[i] for i in node.inputs]
             outs = [arrays[o] for o in node.outputs]
             ws = [view(("ws", s, w), shape, dtype) for w, (shape, dtype) in enumerate(lowered.workspace)]
+            bound = par.GUARDED[0]
             fn = lowered.bind(ins, outs, ws)
+            threaded = par.GUARDED[0] > bound
             if fp16 and not lowered.rounds_fp16:
                 fn = _with_rounding(fn, _fp16_rounding(node, outs))
-        steps.append(Step(node, fn, tuple(node.inputs), tuple(node.outputs), lowered.flops))
+        steps.append(Step(node, fn, tuple(node.inputs), tuple(node.outputs), lowered.flops, threaded))
     plan_bytes = total
     for st in steps:
         st.arena_bytes = plan_bytes

@@ -127,3 +127,44 @@ def test_bench_ops_entry_point():
     assert out.returncode == 0, out.stderr[-2000:]
     assert "## By op type" in out.stdout and "invoke overhead" in out.stdout
     assert "CONV_2D" in out.stdout
+
+
+def test_results_keep_the_part_below_the_marker(tmp_path):
+    """python -m bench rewrites RESULTS.md above the KEEP marker only; bench scaling
+    replaces its own section there (and adds the marker if the file has none)."""
+    from bench import run, scaling
+    md = tmp_path / "RESULTS.md"
+    md.write_text("old tables\n" + run.KEEP + "\n## GEMM\nhand-written\n")
+    meta = {"loadavg_start": (0.1, 0.1, 0.1), "loadavg_end": (0.2, 0.2, 0.2), "command": "x", "date": "d",
+            "machine": {"cpu": "c", "cores": 2, "python": "3", "numpy": "n", "numba": "n", "ai_edge_litert": "a",
+                        "numba_infer": "v"}, "warmup": 1, "runs": 2, "probe_start": 1.0, "probe_end": 1.0,
+            "wall_s": 1.0}
+    rec = {"model": "m_fp32", "threads": 1, "runtime": "numba_infer", "config": "auto/xnnpack", "precision": "auto",
+           "numerics": "xnnpack", "effective_precision": "fp32", "median_ms": 2.0, "min_ms": 1.0, "runs": 2,
+           "prepare_s": 0.1, "error": None, "ratio_xnnpack": 0.5, "ratio_builtin": None, "vs_auto": None,
+           "diff": None}
+    run.write_markdown(md, [rec], [], meta)
+    text = md.read_text()
+    assert "old tables" not in text and text.endswith(run.KEEP + "\n## GEMM\nhand-written\n")
+    assert "| m | 0.50 | — | — | — | — |" in text                 # the derived one-thread table
+    for body in ("first", "second"):
+        scaling.save(md, scaling.section(body, {"command": "c", "date": "d", "threads": 2, "rounds": 1, "block": 1,
+                                                "load0": 0.0, "load1": 0.0}))
+    text = md.read_text()
+    assert text.count(scaling.START) == 1 and "second" in text and "first" not in text
+    assert text.index(run.KEEP) < text.index(scaling.START) and "hand-written" in text
+    bare = tmp_path / "bare.md"
+    scaling.save(bare, scaling.section("x", {"command": "c", "date": "d", "threads": 2, "rounds": 1, "block": 1,
+                                             "load0": 0.0, "load1": 0.0}))
+    assert bare.read_text().index(run.KEEP) < bare.read_text().index(scaling.START)
+
+
+def test_bench_scaling_entry_point():
+    cmd = [sys.executable, "-m", "bench", "scaling", str(MODEL), "--rounds", "2", "--block", "2", "--no-save"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [ln for ln in out.stdout.splitlines() if ln.startswith("| hello_world_float | ")]
+    assert {ln.split("|")[2].strip() for ln in rows} == {"numba_infer", "LiteRT"}
+    for ln in rows:
+        t1, tn, speedup = (float(c.strip().strip("*")) for c in ln.split("|")[3:6])
+        assert t1 > 0 and tn > 0 and speedup > 0          # (ms rounded to 3 decimals: no ratio check here)

@@ -4,7 +4,7 @@
   [N*H*W, Cin] (zero copies).
 - otherwise: blocked im2col into a small workspace (mb rows at a time, ~256 KB,
   so the block stays in L2) followed by the GEMM, per group.
-- at most 8 output channels, one group, one thread: two output pixels per
+- at most 8 output channels, one group: two output pixels per
   16-lane vector (kernels/gemm_n8.py: rows r and r + oh/2 read from a padded,
   row-interleaved band of the input, no im2col; same bits), where the
   16-wide tiles would waste half of every FMA.
@@ -113,9 +113,8 @@ def conv_2d(ctx):
         if cout > 8:
             return _conv_direct(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
                                 dw, pt, pl, oh, ow, lo, hi, nt)
-        if nt == 1:
-            return _conv_narrow(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
-                                dw, pt, pl, oh, ow, lo, hi)
+        return _conv_narrow(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
+                            dw, pt, pl, oh, ow, lo, hi, min(nt, -(-oh // 2)))
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
@@ -157,11 +156,12 @@ def _filter_and_bias(f, b, cout, kdim):
     return np.ascontiguousarray(f.value, F32).reshape(cout, kdim), np.ascontiguousarray(bias)
 
 
-def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi):
-    """cout <= 8, one group, one thread: output rows r and r + ceil(oh / 2) share each
+def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi, nt):
+    """cout <= 8, one group: output rows r and r + ceil(oh / 2) share each
     16-lane vector, read from a zero-padded, row-interleaved band of the input
     (kernels/gemm_n8.py conv2d_f32_n8_rows2_minmax; no im2col, same bits as the
-    packed GEMM).  wb: _filter_and_bias."""
+    packed GEMM).  nt > 1: the row pairs in nt chunks, each with its own band
+    (kernels/parallel.py).  wb: _filter_and_bias."""
     kdim = kh * kw * cin
     m = batch * oh * ow
     wp = np.zeros((kdim + 1) * 16, F32)
@@ -174,9 +174,12 @@ def _conv_narrow(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl
 
     def bind(ins, outs, ws):
         xf, of, wsf = ins[0].reshape(-1), outs[0].reshape(-1), ws[0]
+        if nt > 1:
+            return par.guarded(bound_kernel(par.conv2d_f32_n8_rows2_minmax_mt, xf, *geo, wp, offs, band, lo, hi,
+                                            wsf, nt, of, rnd))
         return bound_kernel(conv2d_f32_n8_rows2_minmax, xf, *geo, wp, offs, band, lo, hi, wsf, of, rnd)
     return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * m * cout * kdim, rounds_fp16=rnd,
-                   workspace=[((int(nr * wq * 2 * cin),), F32)])
+                   workspace=[((int(nt * nr * wq * 2 * cin),), F32)])
 
 
 def _conv_direct(ctx, wb, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi, nt):

@@ -170,6 +170,46 @@ def test_conv2d_direct_mt(threads, case, nt):
     assert_array_equal(got, exp.astype(np.float16).astype(np.float32))
 
 
+# (batch, h, w, cin, cout, k, stride, pad, band budget in floats)
+NARROW = [(1, 30, 28, 8, 8, 3, 1, 1, 100000), (2, 13, 11, 5, 3, 3, 2, 1, 300), (1, 9, 20, 16, 8, 5, 1, 2, 900)]
+
+
+@pytest.mark.parametrize("case", range(len(NARROW)))
+@pytest.mark.parametrize("nt", [2, 3])
+def test_conv2d_n8_rows2_mt(threads, case, nt):
+    """The cout <= 8 conv (two output rows per vector) with its row pairs in nt chunks,
+    each with its own band scratch (several bands per chunk with the small budgets; odd
+    oh: the last pair has no bottom row), equals the serial kernel; fp16 rounding too."""
+    from numba_infer.kernels import gemm_n8 as N8
+    from numba_infer.kernels.reference import gemm_n8 as RN8
+    batch, h, w, cin, cout, k, s, p, floats = NARROW[case]
+    rng = np.random.default_rng(case)
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    kd = k * k * cin
+    wp = np.zeros((kd + 1) * 16, np.float32)
+    N8.pack_n8(rng.standard_normal((cout, kd)).astype(np.float32), rng.standard_normal(cout).astype(np.float32), wp)
+    hs, wq, band, nr = N8.rows2_band(I(oh), I(ow), I(cin), I(k), I(k), I(s), I(s), I(1), I(1), I(floats))
+    offs = np.zeros(kd, np.int64)
+    N8.rows2_offsets(I(cin), I(k), I(1), I(1), wq, offs)
+    x = rng.standard_normal(batch * h * w * cin).astype(np.float32)
+    geo = tuple(I(v) for v in (batch, h, w, cin, k, k, s, s, 1, 1, p, p, oh, ow, cout))
+    lo, hi = np.float32(-1), np.float32(2)
+    size = nr * wq * 2 * cin
+    exp = np.zeros(batch * oh * ow * cout, np.float32)
+    got = np.full(exp.size + 5, np.nan, np.float32)
+    N8.conv2d_f32_n8_rows2_minmax(x, *geo, wp, offs, band, lo, hi, np.zeros(size, np.float32), exp)
+    P.conv2d_f32_n8_rows2_minmax_mt(x, *geo, wp, offs, band, lo, hi, np.zeros(nt * size, np.float32), nt, got)
+    assert_array_equal(got[:exp.size], exp)
+    assert np.isnan(got[exp.size:]).all()
+    ref = np.zeros_like(exp)
+    roffs = np.zeros(kd, np.int64)
+    RN8.rows2_offsets(cin, k, 1, 1, int(wq), roffs)
+    R.conv2d_f32_n8_rows2_minmax_mt(x, *(int(v) for v in geo), wp, roffs, int(band), lo, hi, None, nt, ref)
+    np.testing.assert_allclose(got[:exp.size], ref, rtol=0, atol=1e-5 * np.abs(ref).max())
+    P.conv2d_f32_n8_rows2_minmax_mt(x, *geo, wp, offs, band, lo, hi, np.zeros(nt * size, np.float32), nt, got, True)
+    assert_array_equal(got[:exp.size], exp.astype(np.float16).astype(np.float32))
+
+
 @pytest.mark.parametrize("heads,nt", [(4, 2), (3, 2), (5, 3), (1, 2)])
 def test_batch_matmul_strided_mt(threads, heads, nt):
     """Attention's strided batched matmuls with the heads in nt chunks: B read in place

@@ -28,7 +28,7 @@ NT = min(2, numba.config.NUMBA_NUM_THREADS)
 pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only")
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
-              "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt",
+              "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt", "conv2d_f32_n8_rows2_minmax_mt",
               "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
@@ -120,6 +120,8 @@ F32_MORE = [
     (1, 23, 21, 3, 32, 3, 3, 2, 1, 0, 3, "conv2d_direct_pad_f32_minmax_mt"),   # RGB stem: rows of the direct conv
     (2, 9, 10, 2, 40, 5, 5, 1, 1, 0, 0, "conv2d_direct_pad_f32_minmax_mt"),    # batch 2, 5x5
     (1, 1, 1, 48, 200, 1, 1, 1, 1, 0, 0, "gemm_f32_f32_f32_minmax_cols_mt"),   # squeeze-excite: one pixel, GEMV
+    (1, 15, 14, 8, 8, 3, 3, 1, 1, 1, 1, "conv2d_f32_n8_rows2_minmax_mt"),      # cout <= 8: row pairs of the n8 conv
+    (2, 9, 12, 5, 3, 3, 3, 2, 1, 0, 0, "conv2d_f32_n8_rows2_minmax_mt"),       # batch 2, odd oh, stride 2
 ]
 
 
@@ -469,3 +471,32 @@ def test_resize_bilinear_threads(calls):
     b.op("RESIZE_BILINEAR", [x, b.const(np.array([33, 33], np.int32))], [o], {"half_pixel_centers": True})
     check_same(b.build(outputs=[o]), [rng.standard_normal((1, 9, 9, 21)).astype(np.float32)], calls,
                "resize_bilinear_f32_xnn_mt")
+
+
+def test_serial_plan_leaves_threads_alone():
+    """A multi-thread plan whose ops all stayed serial (too small for plan_threads) runs
+    like a one-thread plan: it does not set Numba's thread count before each run (which
+    cost mlp_int8 ~3 us per run at 2 threads), and it gives the same outputs."""
+    rng = np.random.default_rng(5)
+    model, feeds = f32_conv_model(rng, (1, 6, 6, 8, 16, 1, 1, 1, 1, 0, 0))
+    m = numba_infer.load(model, num_threads=NT, progress=False)
+    assert not any(st.threaded for st in m.plan.steps)
+    numba.set_num_threads(1)
+    try:
+        got = m(*feeds)
+        assert numba.get_num_threads() == 1
+    finally:
+        apply_threads(None)
+    one = numba_infer.load(model, num_threads=1, progress=False)(*feeds)
+    for k in one:
+        assert_array_equal(got[k], one[k])
+
+
+def test_threaded_plan_sets_threads(calls):
+    rng = np.random.default_rng(6)
+    model, feeds = f32_conv_model(rng, (1, 6, 6, 8, 16, 1, 1, 1, 1, 0, 0))
+    m = numba_infer.load(model, num_threads=NT, progress=False)
+    assert any(st.threaded for st in m.plan.steps)
+    numba.set_num_threads(1)
+    m(*feeds)
+    assert numba.get_num_threads() == NT
