@@ -579,3 +579,95 @@ def _ukr_28x16(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd,
         vstore_n(c, c25 + 0, x25_0, nv - 0)
         vstore_n(c, c26 + 0, x26_0, nv - 0)
         vstore_n(c, c27 + 0, x27_0, nv - 0)
+
+
+@kernel(fastmath=FAST_F32)
+def _ukr_7x32(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, c, co, ldc):
+    """7x32 tile, see _UKR_DOC."""
+    a1 = ao + min(1, mr - 1) * lda
+    a2 = ao + min(2, mr - 1) * lda
+    a3 = ao + min(3, mr - 1) * lda
+    a4 = ao + min(4, mr - 1) * lda
+    a5 = ao + min(5, mr - 1) * lda
+    a6 = ao + min(6, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    c6 = co + min(6, mr - 1) * ldc
+    if first:
+        if wb >= 0:
+            b0 = vload(w, wb + 0)
+            b1 = vload(w, wb + 16)
+        else:
+            b0 = vzero()
+            b1 = vzero()
+        x0_0 = b0; x0_1 = b1
+        x1_0 = b0; x1_1 = b1
+        x2_0 = b0; x2_1 = b1
+        x3_0 = b0; x3_1 = b1
+        x4_0 = b0; x4_1 = b1
+        x5_0 = b0; x5_1 = b1
+        x6_0 = b0; x6_1 = b1
+    else:
+        x0_0 = vload_n(c, co + 0, nv - 0); x0_1 = vload_n(c, co + 16, nv - 16)
+        x1_0 = vload_n(c, c1 + 0, nv - 0); x1_1 = vload_n(c, c1 + 16, nv - 16)
+        x2_0 = vload_n(c, c2 + 0, nv - 0); x2_1 = vload_n(c, c2 + 16, nv - 16)
+        x3_0 = vload_n(c, c3 + 0, nv - 0); x3_1 = vload_n(c, c3 + 16, nv - 16)
+        x4_0 = vload_n(c, c4 + 0, nv - 0); x4_1 = vload_n(c, c4 + 16, nv - 16)
+        x5_0 = vload_n(c, c5 + 0, nv - 0); x5_1 = vload_n(c, c5 + 16, nv - 16)
+        x6_0 = vload_n(c, c6 + 0, nv - 0); x6_1 = vload_n(c, c6 + 16, nv - 16)
+    for k in range(kc):
+        wk = wo + k * ldw
+        b0 = vload(w, wk + 0)
+        b1 = vload(w, wk + 16)
+        s = vbroadcast(a, ao + k)
+        x0_0 = vfma(s, b0, x0_0); x0_1 = vfma(s, b1, x0_1)
+        s = vbroadcast(a, a1 + k)
+        x1_0 = vfma(s, b0, x1_0); x1_1 = vfma(s, b1, x1_1)
+        s = vbroadcast(a, a2 + k)
+        x2_0 = vfma(s, b0, x2_0); x2_1 = vfma(s, b1, x2_1)
+        s = vbroadcast(a, a3 + k)
+        x3_0 = vfma(s, b0, x3_0); x3_1 = vfma(s, b1, x3_1)
+        s = vbroadcast(a, a4 + k)
+        x4_0 = vfma(s, b0, x4_0); x4_1 = vfma(s, b1, x4_1)
+        s = vbroadcast(a, a5 + k)
+        x5_0 = vfma(s, b0, x5_0); x5_1 = vfma(s, b1, x5_1)
+        s = vbroadcast(a, a6 + k)
+        x6_0 = vfma(s, b0, x6_0); x6_1 = vfma(s, b1, x6_1)
+    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0)); x1_1 = vmin(vhi, vmax(vlo, x1_1))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0)); x2_1 = vmin(vhi, vmax(vlo, x2_1))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1))
+        x6_0 = vmin(vhi, vmax(vlo, x6_0)); x6_1 = vmin(vhi, vmax(vlo, x6_1))
+    if last:
+        if rnd:
+            x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1)
+            x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1)
+            x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1)
+            x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1)
+            x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1)
+            x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1)
+            x6_0 = vround_f16(x6_0); x6_1 = vround_f16(x6_1)
+    if nv >= 32:
+        vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1)
+        vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1)
+        vstore(c, c2 + 0, x2_0); vstore(c, c2 + 16, x2_1)
+        vstore(c, c3 + 0, x3_0); vstore(c, c3 + 16, x3_1)
+        vstore(c, c4 + 0, x4_0); vstore(c, c4 + 16, x4_1)
+        vstore(c, c5 + 0, x5_0); vstore(c, c5 + 16, x5_1)
+        vstore(c, c6 + 0, x6_0); vstore(c, c6 + 16, x6_1)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0); vstore_n(c, co + 16, x0_1, nv - 16)
+        vstore_n(c, c1 + 0, x1_0, nv - 0); vstore_n(c, c1 + 16, x1_1, nv - 16)
+        vstore_n(c, c2 + 0, x2_0, nv - 0); vstore_n(c, c2 + 16, x2_1, nv - 16)
+        vstore_n(c, c3 + 0, x3_0, nv - 0); vstore_n(c, c3 + 16, x3_1, nv - 16)
+        vstore_n(c, c4 + 0, x4_0, nv - 0); vstore_n(c, c4 + 16, x4_1, nv - 16)
+        vstore_n(c, c5 + 0, x5_0, nv - 0); vstore_n(c, c5 + 16, x5_1, nv - 16)
+        vstore_n(c, c6 + 0, x6_0, nv - 0); vstore_n(c, c6 + 16, x6_1, nv - 16)

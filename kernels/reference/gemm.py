@@ -6,7 +6,7 @@ where the packed layout itself is the contract (pack_gemm_f32).
 """
 import numpy as np
 
-NR_OF_TILE = {0: 64, 1: 32, 2: 16}
+NR_OF_TILE = {0: 64, 1: 32, 2: 16, 3: 32}
 
 
 def _unpack(w, n, k, nr):

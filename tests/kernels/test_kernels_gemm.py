@@ -66,7 +66,8 @@ def _gemm_case(rng, tile, m, n, k, lda_pad=0, ldc_pad=0):
 
 EDGE = {G.TILE_6x64: ([1, 5, 6, 7, 19], [1, 15, 17, 63, 64, 65, 131]),
         G.TILE_14x32: ([1, 13, 14, 15, 43], [1, 16, 31, 32, 33, 67]),
-        G.TILE_28x16: ([1, 27, 28, 29, 85], [1, 15, 16, 17, 33])}
+        G.TILE_28x16: ([1, 27, 28, 29, 85], [1, 15, 16, 17, 33]),
+        G.TILE_7x32: ([1, 6, 7, 8, 49, 50], [1, 16, 31, 32, 33, 67])}
 ALL_TILES = sorted(G.TILES)
 
 
@@ -174,6 +175,13 @@ def test_choose_tile_nat():
     assert G.TILES[G.choose_tile_nat(64, 64)] == (6, 64)
     assert G.TILES[G.choose_tile_nat(64, 32)][1] in (16, 32)
     assert G.TILES[G.choose_tile_nat(5, 48)] == (28, 16)
+
+
+def test_choose_tile():
+    assert G.TILES[G.choose_tile(49, 1280)] == (7, 32)       # a 7x7 map: 7 tiles of 7 rows, no padding
+    assert G.TILES[G.choose_tile(196, 160)] == (14, 32)      # 14 tiles of 14 rows
+    assert G.TILES[G.choose_tile(3136, 144)] == (28, 16)
+    assert G.TILES[G.choose_tile(1024, 1024)] == (6, 64)
 
 
 

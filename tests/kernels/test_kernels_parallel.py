@@ -54,7 +54,7 @@ def packed(rng, n, k, tile):
     return out
 
 
-@pytest.mark.parametrize("tile", [0, 1])
+@pytest.mark.parametrize("tile", [0, 1, 3])
 @pytest.mark.parametrize("m,n,k", [(13, 7, 5), (50, 70, 600), (97, 33, 40)])
 @pytest.mark.parametrize("nt", [2, 3])
 def test_gemm_f32_mt(threads, tile, m, n, k, nt):
@@ -77,7 +77,7 @@ def test_gemm_f32_mt(threads, tile, m, n, k, nt):
 
 # (batch, h, w, cin, cout, kh, kw, stride, dilation, pad, groups, tile, mb)
 CONV = [(1, 9, 8, 3, 20, 3, 3, 2, 1, 1, 1, 0, 6), (2, 7, 7, 8, 40, 3, 3, 1, 2, 2, 1, 1, 14),
-        (1, 10, 6, 12, 18, 3, 3, 1, 1, 1, 3, 0, 12)]
+        (1, 10, 6, 12, 18, 3, 3, 1, 1, 1, 3, 0, 12), (1, 11, 9, 5, 40, 3, 3, 1, 1, 1, 1, 3, 14)]
 
 
 @pytest.mark.parametrize("case", range(len(CONV)))
@@ -105,7 +105,8 @@ def test_conv2d_f32_mt(threads, case, nt):
 
 
 @pytest.mark.parametrize("tile,m,n,k", [(0, 1, 1, 7), (0, 1, 64, 33), (0, 1, 100, 5), (0, 1, 200, 64),
-                                         (0, 1, 1000, 130), (0, 9, 300, 20), (1, 49, 200, 24), (2, 5, 33, 7)])
+                                         (0, 1, 1000, 130), (0, 9, 300, 20), (1, 49, 200, 24), (2, 5, 33, 7),
+                                         (3, 49, 70, 19)])
 @pytest.mark.parametrize("nt", [2, 3])
 def test_gemm_f32_cols_mt(threads, tile, m, n, k, nt):
     """The column split (chunks of whole weight panels) equals the serial GEMM, the
