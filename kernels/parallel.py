@@ -29,7 +29,7 @@ from ._jit import FAST_F32, kernel
 from .conv_direct import conv2d_direct_pad_f32_rows
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .gemm_n8 import conv2d_f32_n8_rows2_range
-from .resize import resize_bilinear_f32_xnn
+from .resize import resize_bilinear_f32_xnn, resize_bilinear_q11
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite, fmaxnum,
                        fminnum, qd8_params_xnn)
 from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_minmax,
@@ -266,13 +266,27 @@ def batch_matmul_f32_strided_packed_mt(tile, m, n, k, a, a_off, lda, w, w_off, s
 
 
 @kernel(parallel=True)
-def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
-    """resize_bilinear_f32_xnn (kernels/resize.py) with the output rows cut into nt chunks."""
+def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt, tb):
+    """resize_bilinear_f32_xnn (kernels/resize.py) with the output rows cut into nt
+    chunks; tb: nt equal row scratches, one per chunk."""
     oh = out.shape[1]
+    sz = tb.shape[0] // nt
     for t in prange(nt):
         r0, r1 = split_rows(t, nt, oh, 1)
         if r1 > r0:
-            resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1)
+            resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1, tb[t * sz:(t + 1) * sz])
+
+
+@kernel(parallel=True)
+def resize_bilinear_q11_mt(x, y0, y1, wy, x0, x1, wx, out, nt, tb):
+    """resize_bilinear_q11 (kernels/resize.py) with the output rows cut into nt chunks;
+    tb: nt equal row scratches, one per chunk."""
+    oh = out.shape[1]
+    sz = tb.shape[0] // nt
+    for t in prange(nt):
+        r0, r1 = split_rows(t, nt, oh, 1)
+        if r1 > r0:
+            resize_bilinear_q11(x, y0, y1, wy, x0, x1, wx, out, r0, r1, tb[t * sz:(t + 1) * sz])
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

@@ -556,6 +556,19 @@ def vshl_i32(typingctx, a, k):
 
 
 @intrinsic
+def vsra_i32(typingctx, a, k):
+    """Lane-wise a >> k, arithmetic (int32, rounds toward -inf); k: an integer, 0 <= k < 32."""
+    if not (a == i32x16 and isinstance(k, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ity = ir.VectorType(_I32, LANES)
+        kk = context.cast(builder, args[1], sig.args[1], types.int32)
+        return builder.ashr(args[0], _splat(builder, kk, ity))
+    return i32x16(a, k), codegen
+
+
+@intrinsic
 def vreduce_add_halving(typingctx, a):
     """Sum of the 16 lanes in XNNPack's AVX-512 order, each step one float32 add per lane:
     (j, j+8) for j < 8, then (j, j+4) for j < 4, (j, j+2) for j < 2, then (0, 1)."""

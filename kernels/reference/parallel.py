@@ -67,7 +67,11 @@ def unary_mt_kernel(fn, name):
     return lambda args, x, out, nt: fn(*args, x, out)
 
 
-def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt):
+def resize_bilinear_q11_mt(x, y0, y1, wy, x0, x1, wx, out, nt, tb):
+    RS.resize_bilinear_q11(x, y0, y1, wy, x0, x1, wx, out)
+
+
+def resize_bilinear_f32_xnn_mt(x, y0, y1, ay, x0, x1, ax, out, nt, tb):
     RS.resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, 0, out.shape[1])
 
 

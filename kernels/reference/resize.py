@@ -11,7 +11,7 @@ def resize_bilinear_f32(x, y0, y1, wy, x0, x1, wx, out):
     out[...] = (top + bot).astype(np.float32)
 
 
-def resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1):
+def resize_bilinear_f32_xnn(x, y0, y1, ay, x0, x1, ax, out, r0, r1, tb=None):
     """XNNPack's f32-ibilinear formula, each operation rounded to float32 (NumPy float32)."""
     f = np.float32
     ah = ax.astype(f)[None, None, :, None]

@@ -7,6 +7,8 @@ split.  Against the NumPy twins (kernels/reference/parallel.py) the fp32
 kernels get the serial kernels' tolerance: rtol 1e-5 relative to the largest
 output (fp32 sums of K <= 600 terms, reassociated in the twin's float64).
 """
+import itertools
+
 import numba
 import numpy as np
 import pytest
@@ -281,12 +283,42 @@ def test_resize_bilinear_xnn_mt(threads, nt):
     ys, xs = bilinear_coords_xnn(5, 11, False, True), bilinear_coords_xnn(6, 9, False, True)
     exp = np.zeros((2, 11, 9, 21), np.float32)
     got = np.zeros_like(exp)
-    RS.resize_bilinear_f32_xnn(x, *ys, *xs, exp, 0, 11)
-    P.resize_bilinear_f32_xnn_mt(x, *ys, *xs, got, nt)
+    RS.resize_bilinear_f32_xnn(x, *ys, *xs, exp, 0, 11, np.zeros(2 * 9 * 21, np.float32))
+    P.resize_bilinear_f32_xnn_mt(x, *ys, *xs, got, nt, np.full(nt * 2 * 9 * 21, np.nan, np.float32))
     assert_array_equal(got, exp)
     ref = np.zeros_like(exp)
-    R.resize_bilinear_f32_xnn_mt(x, *ys, *xs, ref, nt)
+    R.resize_bilinear_f32_xnn_mt(x, *ys, *xs, ref, nt, None)
     assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("nt", [2, 3])
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("c", [21, 16, 3, 40])
+def test_resize_bilinear_q11_mt(threads, nt, dtype, c):
+    """XNNPack's 8-bit bilinear resize, vectorized (masked tails: c = 21, 3, 40) and
+    by row chunks: equal to the int64 NumPy twin, extreme codes included."""
+    from numba_infer.kernels import resize as RS
+    from numba_infer.kernels.reference import resize as RR
+    from numba_infer.ops.resize import bilinear_coords_q11
+    ii = np.iinfo(dtype)
+    x = np.random.default_rng(nt + c).integers(ii.min, ii.max + 1, (2, 5, 6, c)).astype(dtype)
+    x[0, 0, :3] = ii.min
+    x[0, 1, :3] = ii.max
+    for (oh, ow), (align, half) in itertools.product([(11, 9), (3, 4)], [(False, True), (True, False), (False, False)]):
+        ys, xs = bilinear_coords_q11(5, oh, align, half), bilinear_coords_q11(6, ow, align, half)
+        tb = np.full(3 * 2 * ow * c, -12345, np.int32)           # stale scratch must not matter
+        ref = np.zeros((2, oh, ow, c), dtype)
+        RR.resize_bilinear_q11(x, *ys, *xs, ref)
+        exp = np.zeros((2, oh, ow, c), dtype)
+        RS.resize_bilinear_q11(x, *ys, *xs, exp, 0, oh, tb[:2 * ow * c])
+        assert_array_equal(exp, ref)
+        got = np.zeros_like(exp)
+        P.resize_bilinear_q11_mt(x, *ys, *xs, got, nt, tb[:nt * 2 * ow * c])
+        assert_array_equal(got, exp)
+        part = np.full_like(exp, 7)
+        RS.resize_bilinear_q11(x, *ys, *xs, part, 1, 3, tb[:2 * ow * c])          # rows 1, 2 only
+        assert_array_equal(part[:, 1:3], exp[:, 1:3])
+        assert (part[:, :1] == 7).all() and (part[:, 3:] == 7).all()
 
 
 # (batch, h, w, c, k, stride, dilation, pad)

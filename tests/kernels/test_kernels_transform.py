@@ -206,20 +206,24 @@ def test_resize_bilinear(c):
 # XNNPack's lerps: each float32 operation rounds once in both (no FMA): bit-exact.
 @pytest.mark.parametrize("c", [1, 3, 16, 17, 21, 40])
 @pytest.mark.parametrize("flags", [(False, True), (True, False), (False, False)])
-def test_resize_bilinear_xnn(c, flags):
+@pytest.mark.parametrize("oh,ow", [(9, 4), (3, 11), (5, 6)])
+def test_resize_bilinear_xnn(c, flags, oh, ow):
     """XNNPack's f32-ibilinear with its coordinates: every channel count (masked tails),
-    a row range (the threaded chunks) leaves the other rows alone."""
+    up- and downsampling (rows whose horizontal pass is reused or not; two images, the
+    row cache restarts per image), whatever the row scratch held before; a row range
+    (the threaded chunks) leaves the other rows alone."""
     from numba_infer.ops.resize import bilinear_coords_xnn
     x = RNG.standard_normal((2, 5, 6, c)).astype(np.float32)
-    ys, xs = bilinear_coords_xnn(5, 9, *flags), bilinear_coords_xnn(6, 4, *flags)
-    a, b = np.full((2, 9, 4, c), 7, np.float32), np.full((2, 9, 4, c), 7, np.float32)
-    K_res.resize_bilinear_f32_xnn(x, *ys, *xs, a, 0, 9)
-    R_res.resize_bilinear_f32_xnn(x, *ys, *xs, b, 0, 9)
+    ys, xs = bilinear_coords_xnn(5, oh, *flags), bilinear_coords_xnn(6, ow, *flags)
+    a, b = np.full((2, oh, ow, c), 7, np.float32), np.full((2, oh, ow, c), 7, np.float32)
+    tb = np.full(2 * ow * c, np.nan, np.float32)
+    K_res.resize_bilinear_f32_xnn(x, *ys, *xs, a, 0, oh, tb)
+    R_res.resize_bilinear_f32_xnn(x, *ys, *xs, b, 0, oh)
     np.testing.assert_array_equal(a, b)
     part = np.full_like(a, 7)
-    K_res.resize_bilinear_f32_xnn(x, *ys, *xs, part, 2, 5)
-    np.testing.assert_array_equal(part[:, 2:5], a[:, 2:5])
-    assert (part[:, :2] == 7).all() and (part[:, 5:] == 7).all()
+    K_res.resize_bilinear_f32_xnn(x, *ys, *xs, part, 1, 3, np.full_like(tb, np.inf))
+    np.testing.assert_array_equal(part[:, 1:3], a[:, 1:3])
+    assert (part[:, :1] == 7).all() and (part[:, 3:] == 7).all()
 
 
 @pytest.mark.parametrize("outer,r,inner", [(1, 1, 1), (5, 2, 1), (3, 3, 7), (1680, 2, 1), (30, 2, 224), (4, 1, 5)])

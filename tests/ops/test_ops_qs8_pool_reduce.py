@@ -246,10 +246,13 @@ def test_kernel_twins(dt):
                        (bilinear_coords, "resize_bilinear_u8_f32")]:
         if fn == "resize_bilinear_u8_f32" and dt != np.uint8:
             continue
+        if fn == "resize_bilinear_q11" and dt == np.int16:
+            continue                       # 8-bit only (XNNPack's s8/u8-ibilinear, int32 lanes)
         for half in (False, True):
             ys, xs = coords(5, 11, False, half), coords(6, 4, False, half)
             got, ref = np.zeros((2, 11, 4, 3), dt), np.zeros((2, 11, 4, 3), dt)
-            getattr(resize, fn)(xi, *ys, *xs, got)
+            getattr(resize, fn)(xi, *ys, *xs, got, *((0, 11, np.zeros(2 * 4 * 3, np.int32))
+                                                     if fn == "resize_bilinear_q11" else ()))
             getattr(rresize, fn)(xi, *ys, *xs, ref)
             np.testing.assert_array_equal(got, ref, err_msg=fn)
     del rng

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only"
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
               "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt", "conv2d_f32_n8_rows2_minmax_mt",
-              "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt"]
+              "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt",
+              "resize_bilinear_q11_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
@@ -471,6 +472,19 @@ def test_resize_bilinear_threads(calls):
     b.op("RESIZE_BILINEAR", [x, b.const(np.array([33, 33], np.int32))], [o], {"half_pixel_centers": True})
     check_same(b.build(outputs=[o]), [rng.standard_normal((1, 9, 9, 21)).astype(np.float32)], calls,
                "resize_bilinear_f32_xnn_mt")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_resize_bilinear_q8_threads(calls, dtype):
+    """8-bit RESIZE_BILINEAR (XNNPack's s8/u8-ibilinear) by output rows."""
+    rng = np.random.default_rng(4)
+    ii = np.iinfo(dtype)
+    b = ModelBuilder()
+    x = b.input((1, 9, 9, 21), dtype, scale=np.array([0.05]), zero_point=np.array([3]))
+    o = b.tensor((1, 33, 33, 21), dtype, scale=np.array([0.05]), zero_point=np.array([3]))
+    b.op("RESIZE_BILINEAR", [x, b.const(np.array([33, 33], np.int32))], [o], {"half_pixel_centers": True})
+    check_same(b.build(outputs=[o]), [rng.integers(ii.min, ii.max + 1, (1, 9, 9, 21)).astype(dtype)], calls,
+               "resize_bilinear_q11_mt")
 
 
 def test_serial_plan_leaves_threads_alone():
