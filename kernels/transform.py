@@ -7,6 +7,7 @@ DEPTH_TO_SPACE, SPACE_TO_DEPTH, BATCH_TO_SPACE_ND, RESIZE_NEAREST_NEIGHBOR) are 
 per-axis terms tab[starts[d] + i_d].  The lowering builds those tables once at prepare
 time; :func:`gather_axes_x` walks them.  A negative sum marks a padded element.
 Hot shapes get dedicated kernels: :func:`pad_x` (fill + contiguous row copies),
+:func:`space_to_batch_x` (SPACE_TO_BATCH_ND with its padding in one pass),
 :func:`transpose_tiled_x` (cache-tiled 2-D transposes; :func:`transpose_tiled_32` for
 4-byte elements, 16x16 register-shuffle blocks) and :func:`copy_rows_x`
 (CONCATENATION / SPLIT blocks).
@@ -116,6 +117,32 @@ def pad_x(x, dims, lo, odims, value, out):
                 for j in range(h3):
                     out[o + j] = value
                 o += h3
+
+
+@kernel
+def space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out):
+    """SPACE_TO_BATCH_ND of an (n, h, w, c) C-order array in one pass, padding included:
+    out[(i*bw + j)*n + b, y, z, :] = x[b, y*bh + i - pt, z*bw + j - pl, :], value where
+    that pixel is in the padding.  x: 1-D, n*h*w*c elements; out: 1-D,
+    n*bh*bw*oh*ow*c (the lowering checks the shapes); each pixel is a run of c."""
+    cc = U(c)
+    o = U(0)
+    for i in range(bh):
+        for j in range(bw):
+            for b in range(n):
+                for y in range(oh):
+                    iy = y * bh + i - pt
+                    rowok = 0 <= iy < h
+                    for z in range(ow):
+                        ix = z * bw + j - pl
+                        if rowok and 0 <= ix < w:
+                            src = U(((b * h + iy) * w + ix) * c)
+                            for k in range(cc):
+                                out[o + k] = x[src + k]
+                        else:
+                            for k in range(cc):
+                                out[o + k] = value
+                        o += cc
 
 
 @kernel

@@ -71,3 +71,11 @@ def clamp_f32(x, lo, hi):
 
 def tile_repeat_x(x, outer, r, inner, out):
     out[:outer * r * inner] = np.repeat(x[:outer * inner].reshape(outer, 1, inner), r, axis=1).reshape(-1)
+
+
+def space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out):
+    hp, wp = oh * bh, ow * bw
+    padded = np.full((n, hp, wp, c), value, x.dtype)
+    padded[:, pt:pt + h, pl:pl + w] = x.reshape(n, h, w, c)
+    blocks = padded.reshape(n, oh, bh, ow, bw, c).transpose(2, 4, 0, 1, 3, 5)
+    out[:] = blocks.reshape(-1)

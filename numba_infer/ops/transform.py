@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import InputError, ModelValidationError, UnsupportedError
 from ..kernels.transform import (arg_minmax_x, clamp_f32, copy_rows_x, gather_axes_x, gather_nd_x,
-                                  gather_rows_x, pad_x, tile_repeat_x, transpose_tiled_32, transpose_tiled_x)
+                                  gather_rows_x, pad_x, space_to_batch_x, tile_repeat_x, transpose_tiled_32,
+                                  transpose_tiled_x)
 from .common import act_range_f32, bound_kernel, chain, norm_axis
 from .registry import Lowered, lowering
 
@@ -470,39 +471,23 @@ def _batch_space_operands(ctx, what):
 
 @lowering("SPACE_TO_BATCH_ND")
 def space_to_batch_nd(ctx):
-    """Pad H, W, then out[(i*bw + j)*N + b, oh, ow, c] = padded[b, oh*bh + i, ow*bw + j, c]."""
+    """out[(i*bw + j)*N + b, oh, ow, c] = padded[b, oh*bh + i, ow*bw + j, c], in one pass
+    (kernels/transform.py space_to_batch_x: the padding is written, not gathered)."""
     x, (n, h, w, c), (bh, bw), ((pt, pb), (pl, pr)) = _batch_space_operands(ctx, "paddings")
     hp, wp = h + pt + pb, w + pl + pr
     if hp % bh or wp % bw:
         ctx.fail(f"padded spatial dims {hp}x{wp} not divisible by block {bh}x{bw}", ModelValidationError)
     oh, ow = hp // bh, wp // bw
-    padded = (pt, pb, pl, pr) != (0, 0, 0, 0)
-    value = _pad_value(ctx, x.dtype)
-    src_shape = (n, hp, wp, c)
-    sn, sh, sw, _ = _strides(src_shape)
-    main = gather_args([axis_table(bh, sh), axis_table(bw, sw), axis_table(n, sn), axis_table(oh, bh * sh),
-                        axis_table(ow, bw * sw), np.arange(c)])
     out_shape = [n * bh * bw, oh, ow, c] if len(x.shape) == 4 else [n * bh * bw, oh, c]
     dtype = x.dtype
-    padv = np.array(value, dtype)[()]
-    if dtype == np.float16:
-        padv = np.array(value).astype(dtype).view(np.uint16)[()]
-    if padded:
-        pst = _strides((n, h, w, c))
-        pre = gather_args([axis_table(n, pst[0]),
-                           np.concatenate([np.full(pt, PAD), axis_table(h, pst[1]), np.full(pb, PAD)]),
-                           np.concatenate([np.full(pl, PAD), axis_table(w, pst[2]), np.full(pr, PAD)]),
-                           np.arange(c)])
+    value = _pad_value(ctx, dtype)
+    padv = np.array(value).astype(dtype).view(np.uint16)[()] if dtype == np.float16 else np.array(value, dtype)[()]
+    geo = tuple(np.int64(v) for v in (n, h, w, c, bh, bw, pt, pl, oh, ow))
 
     def bind(ins, outs, ws):
         xf, of = _raw(ins[0]).reshape(-1), _raw(outs[0]).reshape(-1)
-        if not padded:
-            return bound_kernel(gather_axes_x, xf, *main[:3], padv, main[3], of)
-        wf = _raw(ws[0]).reshape(-1)
-        return chain(bound_kernel(gather_axes_x, xf, *pre[:3], padv, pre[3], wf),
-                     bound_kernel(gather_axes_x, wf, *main[:3], padv, main[3], of))
-    return Lowered(outputs=[(tuple(out_shape), dtype)], bind=bind,
-                   workspace=[(src_shape, dtype)] if padded else [])
+        return bound_kernel(space_to_batch_x, xf, *geo, padv, of)
+    return Lowered(outputs=[(tuple(out_shape), dtype)], bind=bind)
 
 
 @lowering("BATCH_TO_SPACE_ND")

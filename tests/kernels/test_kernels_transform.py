@@ -77,6 +77,26 @@ def test_pad_x(dims, lo, hi, dtype):
     np.testing.assert_array_equal(a, b)
 
 
+# (n, h, w, c, bh, bw, pt, pb, pl, pr): no padding, padding on every side, padding wider
+# than a block (whole all-pad rows), a 1-wide W (the 3-D op's view), a 1x1 block
+@pytest.mark.parametrize("geo", [(1, 4, 6, 3, 2, 2, 0, 0, 0, 0), (2, 5, 4, 2, 3, 2, 2, 2, 1, 1),
+                                 (1, 3, 3, 5, 2, 4, 5, 0, 4, 1), (2, 6, 1, 3, 2, 1, 1, 1, 0, 0),
+                                 (1, 2, 2, 1, 1, 1, 1, 0, 0, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.uint16])
+def test_space_to_batch_x(geo, dtype):
+    n, h, w, c, bh, bw, pt, pb, pl, pr = geo
+    oh, ow = (h + pt + pb) // bh, (w + pl + pr) // bw
+    x = RNG.integers(1, 100, n * h * w * c).astype(dtype)
+    v = np.array(7, dtype)[()]
+    a = np.zeros(n * bh * bw * oh * ow * c + 3, dtype)
+    b = np.zeros(a.size - 3, dtype)
+    args = tuple(np.int64(t) for t in (n, h, w, c, bh, bw, pt, pl, oh, ow))
+    K.space_to_batch_x(x, *args, v, a[:-3])
+    R.space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, v, b)
+    np.testing.assert_array_equal(a[:-3], b)
+    assert (a[-3:] == 0).all()
+
+
 @pytest.mark.parametrize("nk,nl", [(1, 1), (3, 5), (4, 4), (31, 33), (32, 32), (33, 70), (64, 9)])
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int64])
 def test_transpose_tiled(nk, nl, dtype):

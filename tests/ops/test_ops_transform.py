@@ -136,6 +136,19 @@ def test_space_batch(block, pads):
     check("BATCH_TO_SPACE_ND", [(out, np.float32), np.array(block, I32), np.array(pads, I32)], [back], [y])
 
 
+def test_space_batch_quantized_pads_with_zero_point():
+    """int8 SPACE_TO_BATCH_ND (deeplab's atrous convs): the padding is the zero point."""
+    b = ModelBuilder()
+    i = b.input((1, 5, 5, 4), np.int8, scale=0.1, zero_point=-5)
+    o = b.tensor((4, 4, 4, 4), np.int8, scale=0.1, zero_point=-5)
+    b.op("SPACE_TO_BATCH_ND", [i, b.const(np.array([2, 2], I32)), b.const(np.array([[1, 2], [2, 1]], I32))], [o])
+    m = b.build(outputs=[o])
+    x = data((1, 5, 5, 4), np.int8)
+    got = run_ours(m, [x])[0]
+    np.testing.assert_array_equal(got, run_litert(m, [x])[0])
+    assert got[0, 0, 0, 0] == -5
+
+
 def test_space_batch_3d():
     x = data((2, 6, 3))
     check("SPACE_TO_BATCH_ND", [(x.shape, np.float32), np.array([2], I32), np.array([[1, 1]], I32)], [(4, 4, 3)], [x])
