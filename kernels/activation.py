@@ -26,6 +26,7 @@ from numba import types
 from numba.extending import intrinsic
 
 from ._jit import FAST_F32, kernel
+from .fp16 import round_f32_f16
 from .simd import (fma_f32, vadd, vadd_i32, vcvtt_i32, vdiv, vfloor, vfma, vfrombits, vftz, vload, vload_n, vmul,
                    vsel_eq, vsel_gt, vsel_lt, vshl_i32, vsplat, vsplat_i32, vstore, vstore_n, vsub)
 
@@ -208,17 +209,21 @@ def sigmoid_f32_xnn(table, x, out):
 
 
 @kernel
-def swish_f32_xnn(table, x, out):
+def swish_f32_xnn(table, rnd, x, out):
     """out = x * sigmoid_f32_xnn(x): a LOGISTIC whose output only feeds MUL(x, it)
     (SiLU / swish as the TFLite converter emits it), fused by numba_infer/fuse.py.
-    The sigmoid is rounded to float32 and then multiplied once, as the two ops
-    do, so the bits are theirs.  x, out: flat float32 (may be the same array);
-    table: EXP2_K_OVER_32.  Reference: kernels/reference/activation.py"""
+    The sigmoid is rounded to float32 -- and to fp16 when rnd (fp16 emulation
+    rounds the LOGISTIC's output) -- and then multiplied once, as the two ops
+    do, so the bits are theirs (the product's own fp16 rounding is the plan's,
+    as for the MUL).  x, out: flat float32 (may be the same array); table:
+    EXP2_K_OVER_32.  Reference: kernels/reference/activation.py"""
     n = out.shape[0]
     s = np.empty(256, np.float32)
     for i0 in range(0, n, 256):
         m = min(256, n - i0)
         sigmoid_f32_xnn(table, x[i0:i0 + m], s[:m])
+        if rnd:
+            round_f32_f16(s[:m], s[:m])
         for i in range(m):
             out[i0 + i] = x[i0 + i] * s[i]
 

@@ -10,6 +10,7 @@ from llvmlite import ir
 from numba.extending import intrinsic
 
 from ._jit import kernel
+from .fp16 import vround_f16
 from .activation import _S_C1, _S_C2, _S_LOG2E, _S_MAGIC, _S_MINUS_LN2_HI, _S_MINUS_LN2_LO
 from .simd import (_call, f32x16, i32x16, vadd, vbits, vdiv, vfma, vfrombits, vftz, vload, vload_n, vmul, vor_i32,
                    vsel_signbit, vsplat, vsplat_i32, vstore, vstore_n, vsub)
@@ -93,17 +94,23 @@ def sigmoid_f32_xnn_avx512(table, x, out):
 
 
 @kernel
-def swish_f32_xnn_avx512(table, x, out):
+def swish_f32_xnn_avx512(table, rnd, x, out):
     """out = x * sigmoid(x) (kernels/activation.py swish_f32_xnn, same bits): the
-    vsigmoid above and the product on each vector while it is in registers.
-    Reference: kernels/reference/activation_avx512.py"""
+    vsigmoid above, rounded to fp16 when rnd, and the product on each vector
+    while it is in registers.  Reference: kernels/reference/activation_avx512.py"""
     n = out.shape[0]
     tlo = vload(table, 0)
     thi = vload(table, 16)
     main = n - n % 16
     for i in range(0, main, 16):
         v = vload(x, i)
-        vstore(out, i, vmul(v, _sigmoid16_xnn(tlo, thi, v)))
+        vstore(out, i, vmul(v, _sig16(tlo, thi, v, rnd)))
     if main < n:
         v = vload_n(x, main, n - main)
-        vstore_n(out, main, vmul(v, _sigmoid16_xnn(tlo, thi, v)), n - main)
+        vstore_n(out, main, vmul(v, _sig16(tlo, thi, v, rnd)), n - main)
+
+
+@kernel
+def _sig16(tlo, thi, v, rnd):
+    s = _sigmoid16_xnn(tlo, thi, v)
+    return vround_f16(s) if rnd else s

@@ -479,9 +479,9 @@ def fuse_swish(graph, nodes, settings, protected):
 
     - float32: the sigmoid and the product per vector while it is in
       registers, so the sigmoid is never written out and read back.
-      XNNPack's sigmoid rounded to float32, then one product: the two ops'
-      bits.  Only where LOGISTIC runs XNNPack's kernel (XNNPack numerics) and
-      not under fp16 emulation (which rounds the sigmoid to fp16 first).
+      XNNPack's sigmoid rounded to float32 (and to fp16 under fp16
+      emulation, as the LOGISTIC's output is), then one product: the two ops'
+      bits.  Only where LOGISTIC runs XNNPack's kernel (XNNPack numerics).
     - int8 / uint8: y depends on the 256 possible values of x only, so the
       two ops become one 256-entry table, made at prepare by running the two
       ops' own steps on every value (any numerics; the MUL's fused activation
@@ -501,7 +501,7 @@ def fuse_swish(graph, nodes, settings, protected):
         if tuple(ty.shape) != tuple(tx.shape):
             continue
         if ix.is_f32(x):
-            if settings.fp16 or settings.numerics != "xnnpack" or not _no_act(mul) or not ix.is_f32(s) \
+            if settings.numerics != "xnnpack" or not _no_act(mul) or not ix.is_f32(s) \
                     or not ix.is_f32(mul.outputs[0]):
                 continue
         elif not (_q8(ix, x) and _q8(ix, s) and _q8(ix, mul.outputs[0])

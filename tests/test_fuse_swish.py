@@ -80,13 +80,22 @@ def test_swish_left_alone(monkeypatch, kw):
         np.testing.assert_array_equal(a, r)
 
 
-def test_swish_not_fused_under_fp16(monkeypatch):
-    """fp16 emulation rounds the sigmoid to fp16 before the product: no fusion."""
-    monkeypatch.setenv("NUMBA_INFER_FUSE", "1")
-    m = numba_infer.load(swish_model(), precision="fp16")
-    m(_inputs())
-    ops = [s.node.op for s in m.plan.steps]
-    assert "NI_SWISH" not in ops and "LOGISTIC" in ops and "MUL" in ops
+@pytest.mark.parametrize("threads", [None, 2])
+def test_swish_under_fp16_is_the_two_ops(monkeypatch, threads):
+    """fp16 emulation rounds the LOGISTIC's output to fp16 before the product, and the
+    MUL's: the fused step does both roundings, bit-identical to the unfused ops."""
+    x = _inputs().astype(np.float16).astype(np.float32)
+    x.reshape(-1)[6:9] = [65504.0, -65504.0, 6e-8]              # fp16 max, an fp16 denormal
+    outs = {}
+    for fuse in (True, False):
+        monkeypatch.setenv("NUMBA_INFER_FUSE", "1" if fuse else "0")
+        m = numba_infer.load(swish_model(), precision="fp16", num_threads=threads)
+        outs[fuse] = m(x)
+        ops = [s.node.op for s in m.plan.steps]
+        assert ops == (["NI_SWISH"] if fuse else ["LOGISTIC", "MUL"])
+    (k, fused), = outs[True].items()
+    np.testing.assert_array_equal(fused.view(np.int32), outs[False][k].view(np.int32))
+    assert np.array_equal(fused, fused.astype(np.float16).astype(np.float32))
 
 
 def q8_swish_model(dtype, shape, act=0, order="xs"):

@@ -128,11 +128,14 @@ def sigmoid_f32_xnn(table, x, out):
         out[...] = np.where(bits32(x) < 0, f, one - f)
 
 
-def swish_f32_xnn(table, x, out):
-    """x * sigmoid_f32_xnn(x), the sigmoid rounded to float32 first (LOGISTIC then MUL)."""
+def swish_f32_xnn(table, rnd, x, out):
+    """x * sigmoid_f32_xnn(x), the sigmoid rounded to float32 first (LOGISTIC then MUL),
+    and to fp16 when rnd (fp16 emulation)."""
     x = np.array(x, F32)
     s = np.empty_like(x)
     sigmoid_f32_xnn(table, x, s)
+    if rnd:
+        s = s.astype(np.float16).astype(F32)
     with np.errstate(all="ignore"):
         out[...] = x * s
 

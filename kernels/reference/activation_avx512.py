@@ -7,6 +7,6 @@ def sigmoid_f32_xnn_avx512(table, x, out):
     sigmoid_f32_xnn(table, x, out)
 
 
-def swish_f32_xnn_avx512(table, x, out):
+def swish_f32_xnn_avx512(table, rnd, x, out):
     """The same operations as swish_f32_xnn."""
-    swish_f32_xnn(table, x, out)
+    swish_f32_xnn(table, rnd, x, out)

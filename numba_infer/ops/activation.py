@@ -84,10 +84,12 @@ def swish_xnn_kernel():
 @lowering("NI_SWISH")
 def swish(ctx):
     """MUL(x, LOGISTIC(x)) fused by numba_infer/fuse.py fuse_swish: float32 with
-    XNNPack's sigmoid, or an int8 / uint8 table of the two ops (_swish_q8)."""
+    XNNPack's sigmoid (rounded to fp16 before the product under fp16 emulation,
+    as the LOGISTIC's output is; the plan rounds the product, as the MUL's), or
+    an int8 / uint8 table of the two ops (_swish_q8)."""
     if is_quantized(ctx.input(0)):
         return _swish_q8(ctx)
-    return unary_lowered(ctx, swish_xnn_kernel(), EXP2_K_OVER_32)
+    return unary_lowered(ctx, swish_xnn_kernel(), EXP2_K_OVER_32, bool(ctx.settings.fp16))
 
 
 def _swish_q8(ctx):

@@ -80,12 +80,12 @@ def _exact_swish(x, o):
 
 # swish = x * sigmoid(x) with the sigmoid rounded to float32 first: within the sigmoid's
 # 1e-6 plus one more rounding of the product (6e-8)
-KERNELS["swish"] = (lambda x, o: KA.swish_f32_xnn(KA.EXP2_K_OVER_32, x, o),
-                    lambda x, o: RA.swish_f32_xnn(KA.EXP2_K_OVER_32, x, o), _exact_swish, (1.1e-6, 1e-37))
+KERNELS["swish"] = (lambda x, o: KA.swish_f32_xnn(KA.EXP2_K_OVER_32, False, x, o),
+                    lambda x, o: RA.swish_f32_xnn(KA.EXP2_K_OVER_32, False, x, o), _exact_swish, (1.1e-6, 1e-37))
 if isa.AVX512F:
     KERNELS["sigmoid_avx512"] = (lambda x, o: _sigmoid_avx512()(KA.EXP2_K_OVER_32, x, o),
                                  KERNELS["sigmoid"][1], RA.exact_sigmoid, (1e-6, 1e-37))
-    KERNELS["swish_avx512"] = (lambda x, o: _swish_avx512()(KA.EXP2_K_OVER_32, x, o),
+    KERNELS["swish_avx512"] = (lambda x, o: _swish_avx512()(KA.EXP2_K_OVER_32, False, x, o),
                                KERNELS["swish"][1], _exact_swish, (1.1e-6, 1e-37))
 
 
@@ -146,14 +146,17 @@ def test_swish_is_sigmoid_then_product(inputs):
     KA.sigmoid_f32_xnn(KA.EXP2_K_OVER_32, inputs, s)
     with np.errstate(all="ignore"):
         want = inputs * s
+    with np.errstate(all="ignore"):
+        want16 = inputs * s.astype(np.float16).astype(F32)   # fp16 emulation: the LOGISTIC's output rounded
     kernels = [KA.swish_f32_xnn] + ([_swish_avx512()] if isa.AVX512F else [])
     for kern in kernels:
-        got = np.empty_like(inputs)
-        kern(KA.EXP2_K_OVER_32, inputs, got)
-        assert_same_bits(got, want)
-        inplace = inputs.copy()
-        kern(KA.EXP2_K_OVER_32, inplace, inplace)
-        assert_same_bits(inplace, want)
+        for rnd, w in ((False, want), (True, want16)):
+            got = np.empty_like(inputs)
+            kern(KA.EXP2_K_OVER_32, rnd, inputs, got)
+            assert_same_bits(got, w)
+            inplace = inputs.copy()
+            kern(KA.EXP2_K_OVER_32, rnd, inplace, inplace)
+            assert_same_bits(inplace, w)
 
 
 def test_fma32_emulation_matches_hardware_fma(rng):
