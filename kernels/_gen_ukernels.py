@@ -107,7 +107,56 @@ def f32_module():
            '_UKR_DOC = """' + F32_DOC.split("\n\n", 1)[1] + '"""']
     for mr, nr in F32_TILES:
         out += ["", "", f32_ukernel(mr, nr).rstrip("\n")]
+    for mr, nr in F32_TILES:
+        out += ["", "", f32_iukernel(mr, nr).rstrip("\n")]
     return "\n".join(out) + "\n"
+
+
+def f32_iukernel(mr, nr):
+    """The indirect (convolution) twin of f32_ukernel: K is ntap taps of cin
+    channels, tap t of row i read at a[ao + toff[t] + i*lda + c] (a padded image:
+    the tile's MR pixels are lda apart in one output row, toff[t] the tap's offset
+    from the window corner), the weights' k-row t*cin + c as in the im2col GEMM;
+    bias first, then one FMA per k in k order (the im2col GEMM's bits).  The
+    accumulators stay in registers across the taps; no K blocking (first and last)."""
+    nv = nr // 16
+    L = ["@kernel(fastmath=FAST_F32)",
+         f"def _iukr_{mr}x{nr}(mr, nv, ntap, toff, cin, a, ao, lda, w, wb, wo, ldw, lo, hi, rnd, c, co, ldc):",
+         f'    """{mr}x{nr} indirect tile: f32_iukernel in kernels/_gen_ukernels.py."""']
+    for i in range(1, mr):
+        L.append(f"    r{i} = min({i}, mr - 1) * lda")
+    _rows(L, "c", "co", "ldc", mr)
+    for v in range(nv):
+        L.append(f"    b{v} = vload(w, wb + {16 * v})")
+    for i in range(mr):
+        L.append("    " + "; ".join(f"x{i}_{v} = b{v}" for v in range(nv)))
+    L.append("    for t in range(ntap):")
+    L.append("        at = ao + toff[t]")
+    L.append("        wt = wo + t * cin * ldw")
+    L.append("        for k in range(cin):")
+    L.append("            wk = wt + k * ldw")
+    for v in range(nv):
+        L.append(f"            b{v} = vload(w, wk + {16 * v})")
+    for i in range(mr):
+        L.append(f"            s = vbroadcast(a, at + {'r' + str(i) + ' + ' if i else ''}k)")
+        L.append("            " + "; ".join(f"x{i}_{v} = vfma(s, b{v}, x{i}_{v})" for v in range(nv)))
+    L.append("    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)")
+    L.append("        vlo = vsplat(lo)")
+    L.append("        vhi = vsplat(hi)")
+    for i in range(mr):
+        L.append("        " + "; ".join(f"x{i}_{v} = vmin(vhi, vmax(vlo, x{i}_{v}))" for v in range(nv)))
+    L.append("    if rnd:")
+    for i in range(mr):
+        L.append("        " + "; ".join(f"x{i}_{v} = vround_f16(x{i}_{v})" for v in range(nv)))
+    L.append(f"    if nv >= {nr}:")
+    for i in range(mr):
+        cr = _row("c", "co", i)
+        L.append("        " + "; ".join(f"vstore(c, {cr} + {16 * v}, x{i}_{v})" for v in range(nv)))
+    L.append("    else:")
+    for i in range(mr):
+        cr = _row("c", "co", i)
+        L.append("        " + "; ".join(f"vstore_n(c, {cr} + {16 * v}, x{i}_{v}, nv - {16 * v})" for v in range(nv)))
+    return "\n".join(L) + "\n"
 
 
 # ---------------------------------------------------------------- int8 VNNI (QD8-F32 and QS8)

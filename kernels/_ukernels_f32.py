@@ -671,3 +671,572 @@ def _ukr_7x32(mr, nv, kc, a, ao, lda, w, wb, wo, ldw, first, last, lo, hi, rnd, 
         vstore_n(c, c4 + 0, x4_0, nv - 0); vstore_n(c, c4 + 16, x4_1, nv - 16)
         vstore_n(c, c5 + 0, x5_0, nv - 0); vstore_n(c, c5 + 16, x5_1, nv - 16)
         vstore_n(c, c6 + 0, x6_0, nv - 0); vstore_n(c, c6 + 16, x6_1, nv - 16)
+
+
+@kernel(fastmath=FAST_F32)
+def _iukr_6x64(mr, nv, ntap, toff, cin, a, ao, lda, w, wb, wo, ldw, lo, hi, rnd, c, co, ldc):
+    """6x64 indirect tile: f32_iukernel in kernels/_gen_ukernels.py."""
+    r1 = min(1, mr - 1) * lda
+    r2 = min(2, mr - 1) * lda
+    r3 = min(3, mr - 1) * lda
+    r4 = min(4, mr - 1) * lda
+    r5 = min(5, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    b0 = vload(w, wb + 0)
+    b1 = vload(w, wb + 16)
+    b2 = vload(w, wb + 32)
+    b3 = vload(w, wb + 48)
+    x0_0 = b0; x0_1 = b1; x0_2 = b2; x0_3 = b3
+    x1_0 = b0; x1_1 = b1; x1_2 = b2; x1_3 = b3
+    x2_0 = b0; x2_1 = b1; x2_2 = b2; x2_3 = b3
+    x3_0 = b0; x3_1 = b1; x3_2 = b2; x3_3 = b3
+    x4_0 = b0; x4_1 = b1; x4_2 = b2; x4_3 = b3
+    x5_0 = b0; x5_1 = b1; x5_2 = b2; x5_3 = b3
+    for t in range(ntap):
+        at = ao + toff[t]
+        wt = wo + t * cin * ldw
+        for k in range(cin):
+            wk = wt + k * ldw
+            b0 = vload(w, wk + 0)
+            b1 = vload(w, wk + 16)
+            b2 = vload(w, wk + 32)
+            b3 = vload(w, wk + 48)
+            s = vbroadcast(a, at + k)
+            x0_0 = vfma(s, b0, x0_0); x0_1 = vfma(s, b1, x0_1); x0_2 = vfma(s, b2, x0_2); x0_3 = vfma(s, b3, x0_3)
+            s = vbroadcast(a, at + r1 + k)
+            x1_0 = vfma(s, b0, x1_0); x1_1 = vfma(s, b1, x1_1); x1_2 = vfma(s, b2, x1_2); x1_3 = vfma(s, b3, x1_3)
+            s = vbroadcast(a, at + r2 + k)
+            x2_0 = vfma(s, b0, x2_0); x2_1 = vfma(s, b1, x2_1); x2_2 = vfma(s, b2, x2_2); x2_3 = vfma(s, b3, x2_3)
+            s = vbroadcast(a, at + r3 + k)
+            x3_0 = vfma(s, b0, x3_0); x3_1 = vfma(s, b1, x3_1); x3_2 = vfma(s, b2, x3_2); x3_3 = vfma(s, b3, x3_3)
+            s = vbroadcast(a, at + r4 + k)
+            x4_0 = vfma(s, b0, x4_0); x4_1 = vfma(s, b1, x4_1); x4_2 = vfma(s, b2, x4_2); x4_3 = vfma(s, b3, x4_3)
+            s = vbroadcast(a, at + r5 + k)
+            x5_0 = vfma(s, b0, x5_0); x5_1 = vfma(s, b1, x5_1); x5_2 = vfma(s, b2, x5_2); x5_3 = vfma(s, b3, x5_3)
+    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1)); x0_2 = vmin(vhi, vmax(vlo, x0_2)); x0_3 = vmin(vhi, vmax(vlo, x0_3))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0)); x1_1 = vmin(vhi, vmax(vlo, x1_1)); x1_2 = vmin(vhi, vmax(vlo, x1_2)); x1_3 = vmin(vhi, vmax(vlo, x1_3))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0)); x2_1 = vmin(vhi, vmax(vlo, x2_1)); x2_2 = vmin(vhi, vmax(vlo, x2_2)); x2_3 = vmin(vhi, vmax(vlo, x2_3))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1)); x3_2 = vmin(vhi, vmax(vlo, x3_2)); x3_3 = vmin(vhi, vmax(vlo, x3_3))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1)); x4_2 = vmin(vhi, vmax(vlo, x4_2)); x4_3 = vmin(vhi, vmax(vlo, x4_3))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1)); x5_2 = vmin(vhi, vmax(vlo, x5_2)); x5_3 = vmin(vhi, vmax(vlo, x5_3))
+    if rnd:
+        x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1); x0_2 = vround_f16(x0_2); x0_3 = vround_f16(x0_3)
+        x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1); x1_2 = vround_f16(x1_2); x1_3 = vround_f16(x1_3)
+        x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1); x2_2 = vround_f16(x2_2); x2_3 = vround_f16(x2_3)
+        x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1); x3_2 = vround_f16(x3_2); x3_3 = vround_f16(x3_3)
+        x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1); x4_2 = vround_f16(x4_2); x4_3 = vround_f16(x4_3)
+        x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1); x5_2 = vround_f16(x5_2); x5_3 = vround_f16(x5_3)
+    if nv >= 64:
+        vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1); vstore(c, co + 32, x0_2); vstore(c, co + 48, x0_3)
+        vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1); vstore(c, c1 + 32, x1_2); vstore(c, c1 + 48, x1_3)
+        vstore(c, c2 + 0, x2_0); vstore(c, c2 + 16, x2_1); vstore(c, c2 + 32, x2_2); vstore(c, c2 + 48, x2_3)
+        vstore(c, c3 + 0, x3_0); vstore(c, c3 + 16, x3_1); vstore(c, c3 + 32, x3_2); vstore(c, c3 + 48, x3_3)
+        vstore(c, c4 + 0, x4_0); vstore(c, c4 + 16, x4_1); vstore(c, c4 + 32, x4_2); vstore(c, c4 + 48, x4_3)
+        vstore(c, c5 + 0, x5_0); vstore(c, c5 + 16, x5_1); vstore(c, c5 + 32, x5_2); vstore(c, c5 + 48, x5_3)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0); vstore_n(c, co + 16, x0_1, nv - 16); vstore_n(c, co + 32, x0_2, nv - 32); vstore_n(c, co + 48, x0_3, nv - 48)
+        vstore_n(c, c1 + 0, x1_0, nv - 0); vstore_n(c, c1 + 16, x1_1, nv - 16); vstore_n(c, c1 + 32, x1_2, nv - 32); vstore_n(c, c1 + 48, x1_3, nv - 48)
+        vstore_n(c, c2 + 0, x2_0, nv - 0); vstore_n(c, c2 + 16, x2_1, nv - 16); vstore_n(c, c2 + 32, x2_2, nv - 32); vstore_n(c, c2 + 48, x2_3, nv - 48)
+        vstore_n(c, c3 + 0, x3_0, nv - 0); vstore_n(c, c3 + 16, x3_1, nv - 16); vstore_n(c, c3 + 32, x3_2, nv - 32); vstore_n(c, c3 + 48, x3_3, nv - 48)
+        vstore_n(c, c4 + 0, x4_0, nv - 0); vstore_n(c, c4 + 16, x4_1, nv - 16); vstore_n(c, c4 + 32, x4_2, nv - 32); vstore_n(c, c4 + 48, x4_3, nv - 48)
+        vstore_n(c, c5 + 0, x5_0, nv - 0); vstore_n(c, c5 + 16, x5_1, nv - 16); vstore_n(c, c5 + 32, x5_2, nv - 32); vstore_n(c, c5 + 48, x5_3, nv - 48)
+
+
+@kernel(fastmath=FAST_F32)
+def _iukr_14x32(mr, nv, ntap, toff, cin, a, ao, lda, w, wb, wo, ldw, lo, hi, rnd, c, co, ldc):
+    """14x32 indirect tile: f32_iukernel in kernels/_gen_ukernels.py."""
+    r1 = min(1, mr - 1) * lda
+    r2 = min(2, mr - 1) * lda
+    r3 = min(3, mr - 1) * lda
+    r4 = min(4, mr - 1) * lda
+    r5 = min(5, mr - 1) * lda
+    r6 = min(6, mr - 1) * lda
+    r7 = min(7, mr - 1) * lda
+    r8 = min(8, mr - 1) * lda
+    r9 = min(9, mr - 1) * lda
+    r10 = min(10, mr - 1) * lda
+    r11 = min(11, mr - 1) * lda
+    r12 = min(12, mr - 1) * lda
+    r13 = min(13, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    c6 = co + min(6, mr - 1) * ldc
+    c7 = co + min(7, mr - 1) * ldc
+    c8 = co + min(8, mr - 1) * ldc
+    c9 = co + min(9, mr - 1) * ldc
+    c10 = co + min(10, mr - 1) * ldc
+    c11 = co + min(11, mr - 1) * ldc
+    c12 = co + min(12, mr - 1) * ldc
+    c13 = co + min(13, mr - 1) * ldc
+    b0 = vload(w, wb + 0)
+    b1 = vload(w, wb + 16)
+    x0_0 = b0; x0_1 = b1
+    x1_0 = b0; x1_1 = b1
+    x2_0 = b0; x2_1 = b1
+    x3_0 = b0; x3_1 = b1
+    x4_0 = b0; x4_1 = b1
+    x5_0 = b0; x5_1 = b1
+    x6_0 = b0; x6_1 = b1
+    x7_0 = b0; x7_1 = b1
+    x8_0 = b0; x8_1 = b1
+    x9_0 = b0; x9_1 = b1
+    x10_0 = b0; x10_1 = b1
+    x11_0 = b0; x11_1 = b1
+    x12_0 = b0; x12_1 = b1
+    x13_0 = b0; x13_1 = b1
+    for t in range(ntap):
+        at = ao + toff[t]
+        wt = wo + t * cin * ldw
+        for k in range(cin):
+            wk = wt + k * ldw
+            b0 = vload(w, wk + 0)
+            b1 = vload(w, wk + 16)
+            s = vbroadcast(a, at + k)
+            x0_0 = vfma(s, b0, x0_0); x0_1 = vfma(s, b1, x0_1)
+            s = vbroadcast(a, at + r1 + k)
+            x1_0 = vfma(s, b0, x1_0); x1_1 = vfma(s, b1, x1_1)
+            s = vbroadcast(a, at + r2 + k)
+            x2_0 = vfma(s, b0, x2_0); x2_1 = vfma(s, b1, x2_1)
+            s = vbroadcast(a, at + r3 + k)
+            x3_0 = vfma(s, b0, x3_0); x3_1 = vfma(s, b1, x3_1)
+            s = vbroadcast(a, at + r4 + k)
+            x4_0 = vfma(s, b0, x4_0); x4_1 = vfma(s, b1, x4_1)
+            s = vbroadcast(a, at + r5 + k)
+            x5_0 = vfma(s, b0, x5_0); x5_1 = vfma(s, b1, x5_1)
+            s = vbroadcast(a, at + r6 + k)
+            x6_0 = vfma(s, b0, x6_0); x6_1 = vfma(s, b1, x6_1)
+            s = vbroadcast(a, at + r7 + k)
+            x7_0 = vfma(s, b0, x7_0); x7_1 = vfma(s, b1, x7_1)
+            s = vbroadcast(a, at + r8 + k)
+            x8_0 = vfma(s, b0, x8_0); x8_1 = vfma(s, b1, x8_1)
+            s = vbroadcast(a, at + r9 + k)
+            x9_0 = vfma(s, b0, x9_0); x9_1 = vfma(s, b1, x9_1)
+            s = vbroadcast(a, at + r10 + k)
+            x10_0 = vfma(s, b0, x10_0); x10_1 = vfma(s, b1, x10_1)
+            s = vbroadcast(a, at + r11 + k)
+            x11_0 = vfma(s, b0, x11_0); x11_1 = vfma(s, b1, x11_1)
+            s = vbroadcast(a, at + r12 + k)
+            x12_0 = vfma(s, b0, x12_0); x12_1 = vfma(s, b1, x12_1)
+            s = vbroadcast(a, at + r13 + k)
+            x13_0 = vfma(s, b0, x13_0); x13_1 = vfma(s, b1, x13_1)
+    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0)); x1_1 = vmin(vhi, vmax(vlo, x1_1))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0)); x2_1 = vmin(vhi, vmax(vlo, x2_1))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1))
+        x6_0 = vmin(vhi, vmax(vlo, x6_0)); x6_1 = vmin(vhi, vmax(vlo, x6_1))
+        x7_0 = vmin(vhi, vmax(vlo, x7_0)); x7_1 = vmin(vhi, vmax(vlo, x7_1))
+        x8_0 = vmin(vhi, vmax(vlo, x8_0)); x8_1 = vmin(vhi, vmax(vlo, x8_1))
+        x9_0 = vmin(vhi, vmax(vlo, x9_0)); x9_1 = vmin(vhi, vmax(vlo, x9_1))
+        x10_0 = vmin(vhi, vmax(vlo, x10_0)); x10_1 = vmin(vhi, vmax(vlo, x10_1))
+        x11_0 = vmin(vhi, vmax(vlo, x11_0)); x11_1 = vmin(vhi, vmax(vlo, x11_1))
+        x12_0 = vmin(vhi, vmax(vlo, x12_0)); x12_1 = vmin(vhi, vmax(vlo, x12_1))
+        x13_0 = vmin(vhi, vmax(vlo, x13_0)); x13_1 = vmin(vhi, vmax(vlo, x13_1))
+    if rnd:
+        x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1)
+        x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1)
+        x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1)
+        x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1)
+        x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1)
+        x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1)
+        x6_0 = vround_f16(x6_0); x6_1 = vround_f16(x6_1)
+        x7_0 = vround_f16(x7_0); x7_1 = vround_f16(x7_1)
+        x8_0 = vround_f16(x8_0); x8_1 = vround_f16(x8_1)
+        x9_0 = vround_f16(x9_0); x9_1 = vround_f16(x9_1)
+        x10_0 = vround_f16(x10_0); x10_1 = vround_f16(x10_1)
+        x11_0 = vround_f16(x11_0); x11_1 = vround_f16(x11_1)
+        x12_0 = vround_f16(x12_0); x12_1 = vround_f16(x12_1)
+        x13_0 = vround_f16(x13_0); x13_1 = vround_f16(x13_1)
+    if nv >= 32:
+        vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1)
+        vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1)
+        vstore(c, c2 + 0, x2_0); vstore(c, c2 + 16, x2_1)
+        vstore(c, c3 + 0, x3_0); vstore(c, c3 + 16, x3_1)
+        vstore(c, c4 + 0, x4_0); vstore(c, c4 + 16, x4_1)
+        vstore(c, c5 + 0, x5_0); vstore(c, c5 + 16, x5_1)
+        vstore(c, c6 + 0, x6_0); vstore(c, c6 + 16, x6_1)
+        vstore(c, c7 + 0, x7_0); vstore(c, c7 + 16, x7_1)
+        vstore(c, c8 + 0, x8_0); vstore(c, c8 + 16, x8_1)
+        vstore(c, c9 + 0, x9_0); vstore(c, c9 + 16, x9_1)
+        vstore(c, c10 + 0, x10_0); vstore(c, c10 + 16, x10_1)
+        vstore(c, c11 + 0, x11_0); vstore(c, c11 + 16, x11_1)
+        vstore(c, c12 + 0, x12_0); vstore(c, c12 + 16, x12_1)
+        vstore(c, c13 + 0, x13_0); vstore(c, c13 + 16, x13_1)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0); vstore_n(c, co + 16, x0_1, nv - 16)
+        vstore_n(c, c1 + 0, x1_0, nv - 0); vstore_n(c, c1 + 16, x1_1, nv - 16)
+        vstore_n(c, c2 + 0, x2_0, nv - 0); vstore_n(c, c2 + 16, x2_1, nv - 16)
+        vstore_n(c, c3 + 0, x3_0, nv - 0); vstore_n(c, c3 + 16, x3_1, nv - 16)
+        vstore_n(c, c4 + 0, x4_0, nv - 0); vstore_n(c, c4 + 16, x4_1, nv - 16)
+        vstore_n(c, c5 + 0, x5_0, nv - 0); vstore_n(c, c5 + 16, x5_1, nv - 16)
+        vstore_n(c, c6 + 0, x6_0, nv - 0); vstore_n(c, c6 + 16, x6_1, nv - 16)
+        vstore_n(c, c7 + 0, x7_0, nv - 0); vstore_n(c, c7 + 16, x7_1, nv - 16)
+        vstore_n(c, c8 + 0, x8_0, nv - 0); vstore_n(c, c8 + 16, x8_1, nv - 16)
+        vstore_n(c, c9 + 0, x9_0, nv - 0); vstore_n(c, c9 + 16, x9_1, nv - 16)
+        vstore_n(c, c10 + 0, x10_0, nv - 0); vstore_n(c, c10 + 16, x10_1, nv - 16)
+        vstore_n(c, c11 + 0, x11_0, nv - 0); vstore_n(c, c11 + 16, x11_1, nv - 16)
+        vstore_n(c, c12 + 0, x12_0, nv - 0); vstore_n(c, c12 + 16, x12_1, nv - 16)
+        vstore_n(c, c13 + 0, x13_0, nv - 0); vstore_n(c, c13 + 16, x13_1, nv - 16)
+
+
+@kernel(fastmath=FAST_F32)
+def _iukr_28x16(mr, nv, ntap, toff, cin, a, ao, lda, w, wb, wo, ldw, lo, hi, rnd, c, co, ldc):
+    """28x16 indirect tile: f32_iukernel in kernels/_gen_ukernels.py."""
+    r1 = min(1, mr - 1) * lda
+    r2 = min(2, mr - 1) * lda
+    r3 = min(3, mr - 1) * lda
+    r4 = min(4, mr - 1) * lda
+    r5 = min(5, mr - 1) * lda
+    r6 = min(6, mr - 1) * lda
+    r7 = min(7, mr - 1) * lda
+    r8 = min(8, mr - 1) * lda
+    r9 = min(9, mr - 1) * lda
+    r10 = min(10, mr - 1) * lda
+    r11 = min(11, mr - 1) * lda
+    r12 = min(12, mr - 1) * lda
+    r13 = min(13, mr - 1) * lda
+    r14 = min(14, mr - 1) * lda
+    r15 = min(15, mr - 1) * lda
+    r16 = min(16, mr - 1) * lda
+    r17 = min(17, mr - 1) * lda
+    r18 = min(18, mr - 1) * lda
+    r19 = min(19, mr - 1) * lda
+    r20 = min(20, mr - 1) * lda
+    r21 = min(21, mr - 1) * lda
+    r22 = min(22, mr - 1) * lda
+    r23 = min(23, mr - 1) * lda
+    r24 = min(24, mr - 1) * lda
+    r25 = min(25, mr - 1) * lda
+    r26 = min(26, mr - 1) * lda
+    r27 = min(27, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    c6 = co + min(6, mr - 1) * ldc
+    c7 = co + min(7, mr - 1) * ldc
+    c8 = co + min(8, mr - 1) * ldc
+    c9 = co + min(9, mr - 1) * ldc
+    c10 = co + min(10, mr - 1) * ldc
+    c11 = co + min(11, mr - 1) * ldc
+    c12 = co + min(12, mr - 1) * ldc
+    c13 = co + min(13, mr - 1) * ldc
+    c14 = co + min(14, mr - 1) * ldc
+    c15 = co + min(15, mr - 1) * ldc
+    c16 = co + min(16, mr - 1) * ldc
+    c17 = co + min(17, mr - 1) * ldc
+    c18 = co + min(18, mr - 1) * ldc
+    c19 = co + min(19, mr - 1) * ldc
+    c20 = co + min(20, mr - 1) * ldc
+    c21 = co + min(21, mr - 1) * ldc
+    c22 = co + min(22, mr - 1) * ldc
+    c23 = co + min(23, mr - 1) * ldc
+    c24 = co + min(24, mr - 1) * ldc
+    c25 = co + min(25, mr - 1) * ldc
+    c26 = co + min(26, mr - 1) * ldc
+    c27 = co + min(27, mr - 1) * ldc
+    b0 = vload(w, wb + 0)
+    x0_0 = b0
+    x1_0 = b0
+    x2_0 = b0
+    x3_0 = b0
+    x4_0 = b0
+    x5_0 = b0
+    x6_0 = b0
+    x7_0 = b0
+    x8_0 = b0
+    x9_0 = b0
+    x10_0 = b0
+    x11_0 = b0
+    x12_0 = b0
+    x13_0 = b0
+    x14_0 = b0
+    x15_0 = b0
+    x16_0 = b0
+    x17_0 = b0
+    x18_0 = b0
+    x19_0 = b0
+    x20_0 = b0
+    x21_0 = b0
+    x22_0 = b0
+    x23_0 = b0
+    x24_0 = b0
+    x25_0 = b0
+    x26_0 = b0
+    x27_0 = b0
+    for t in range(ntap):
+        at = ao + toff[t]
+        wt = wo + t * cin * ldw
+        for k in range(cin):
+            wk = wt + k * ldw
+            b0 = vload(w, wk + 0)
+            s = vbroadcast(a, at + k)
+            x0_0 = vfma(s, b0, x0_0)
+            s = vbroadcast(a, at + r1 + k)
+            x1_0 = vfma(s, b0, x1_0)
+            s = vbroadcast(a, at + r2 + k)
+            x2_0 = vfma(s, b0, x2_0)
+            s = vbroadcast(a, at + r3 + k)
+            x3_0 = vfma(s, b0, x3_0)
+            s = vbroadcast(a, at + r4 + k)
+            x4_0 = vfma(s, b0, x4_0)
+            s = vbroadcast(a, at + r5 + k)
+            x5_0 = vfma(s, b0, x5_0)
+            s = vbroadcast(a, at + r6 + k)
+            x6_0 = vfma(s, b0, x6_0)
+            s = vbroadcast(a, at + r7 + k)
+            x7_0 = vfma(s, b0, x7_0)
+            s = vbroadcast(a, at + r8 + k)
+            x8_0 = vfma(s, b0, x8_0)
+            s = vbroadcast(a, at + r9 + k)
+            x9_0 = vfma(s, b0, x9_0)
+            s = vbroadcast(a, at + r10 + k)
+            x10_0 = vfma(s, b0, x10_0)
+            s = vbroadcast(a, at + r11 + k)
+            x11_0 = vfma(s, b0, x11_0)
+            s = vbroadcast(a, at + r12 + k)
+            x12_0 = vfma(s, b0, x12_0)
+            s = vbroadcast(a, at + r13 + k)
+            x13_0 = vfma(s, b0, x13_0)
+            s = vbroadcast(a, at + r14 + k)
+            x14_0 = vfma(s, b0, x14_0)
+            s = vbroadcast(a, at + r15 + k)
+            x15_0 = vfma(s, b0, x15_0)
+            s = vbroadcast(a, at + r16 + k)
+            x16_0 = vfma(s, b0, x16_0)
+            s = vbroadcast(a, at + r17 + k)
+            x17_0 = vfma(s, b0, x17_0)
+            s = vbroadcast(a, at + r18 + k)
+            x18_0 = vfma(s, b0, x18_0)
+            s = vbroadcast(a, at + r19 + k)
+            x19_0 = vfma(s, b0, x19_0)
+            s = vbroadcast(a, at + r20 + k)
+            x20_0 = vfma(s, b0, x20_0)
+            s = vbroadcast(a, at + r21 + k)
+            x21_0 = vfma(s, b0, x21_0)
+            s = vbroadcast(a, at + r22 + k)
+            x22_0 = vfma(s, b0, x22_0)
+            s = vbroadcast(a, at + r23 + k)
+            x23_0 = vfma(s, b0, x23_0)
+            s = vbroadcast(a, at + r24 + k)
+            x24_0 = vfma(s, b0, x24_0)
+            s = vbroadcast(a, at + r25 + k)
+            x25_0 = vfma(s, b0, x25_0)
+            s = vbroadcast(a, at + r26 + k)
+            x26_0 = vfma(s, b0, x26_0)
+            s = vbroadcast(a, at + r27 + k)
+            x27_0 = vfma(s, b0, x27_0)
+    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0))
+        x6_0 = vmin(vhi, vmax(vlo, x6_0))
+        x7_0 = vmin(vhi, vmax(vlo, x7_0))
+        x8_0 = vmin(vhi, vmax(vlo, x8_0))
+        x9_0 = vmin(vhi, vmax(vlo, x9_0))
+        x10_0 = vmin(vhi, vmax(vlo, x10_0))
+        x11_0 = vmin(vhi, vmax(vlo, x11_0))
+        x12_0 = vmin(vhi, vmax(vlo, x12_0))
+        x13_0 = vmin(vhi, vmax(vlo, x13_0))
+        x14_0 = vmin(vhi, vmax(vlo, x14_0))
+        x15_0 = vmin(vhi, vmax(vlo, x15_0))
+        x16_0 = vmin(vhi, vmax(vlo, x16_0))
+        x17_0 = vmin(vhi, vmax(vlo, x17_0))
+        x18_0 = vmin(vhi, vmax(vlo, x18_0))
+        x19_0 = vmin(vhi, vmax(vlo, x19_0))
+        x20_0 = vmin(vhi, vmax(vlo, x20_0))
+        x21_0 = vmin(vhi, vmax(vlo, x21_0))
+        x22_0 = vmin(vhi, vmax(vlo, x22_0))
+        x23_0 = vmin(vhi, vmax(vlo, x23_0))
+        x24_0 = vmin(vhi, vmax(vlo, x24_0))
+        x25_0 = vmin(vhi, vmax(vlo, x25_0))
+        x26_0 = vmin(vhi, vmax(vlo, x26_0))
+        x27_0 = vmin(vhi, vmax(vlo, x27_0))
+    if rnd:
+        x0_0 = vround_f16(x0_0)
+        x1_0 = vround_f16(x1_0)
+        x2_0 = vround_f16(x2_0)
+        x3_0 = vround_f16(x3_0)
+        x4_0 = vround_f16(x4_0)
+        x5_0 = vround_f16(x5_0)
+        x6_0 = vround_f16(x6_0)
+        x7_0 = vround_f16(x7_0)
+        x8_0 = vround_f16(x8_0)
+        x9_0 = vround_f16(x9_0)
+        x10_0 = vround_f16(x10_0)
+        x11_0 = vround_f16(x11_0)
+        x12_0 = vround_f16(x12_0)
+        x13_0 = vround_f16(x13_0)
+        x14_0 = vround_f16(x14_0)
+        x15_0 = vround_f16(x15_0)
+        x16_0 = vround_f16(x16_0)
+        x17_0 = vround_f16(x17_0)
+        x18_0 = vround_f16(x18_0)
+        x19_0 = vround_f16(x19_0)
+        x20_0 = vround_f16(x20_0)
+        x21_0 = vround_f16(x21_0)
+        x22_0 = vround_f16(x22_0)
+        x23_0 = vround_f16(x23_0)
+        x24_0 = vround_f16(x24_0)
+        x25_0 = vround_f16(x25_0)
+        x26_0 = vround_f16(x26_0)
+        x27_0 = vround_f16(x27_0)
+    if nv >= 16:
+        vstore(c, co + 0, x0_0)
+        vstore(c, c1 + 0, x1_0)
+        vstore(c, c2 + 0, x2_0)
+        vstore(c, c3 + 0, x3_0)
+        vstore(c, c4 + 0, x4_0)
+        vstore(c, c5 + 0, x5_0)
+        vstore(c, c6 + 0, x6_0)
+        vstore(c, c7 + 0, x7_0)
+        vstore(c, c8 + 0, x8_0)
+        vstore(c, c9 + 0, x9_0)
+        vstore(c, c10 + 0, x10_0)
+        vstore(c, c11 + 0, x11_0)
+        vstore(c, c12 + 0, x12_0)
+        vstore(c, c13 + 0, x13_0)
+        vstore(c, c14 + 0, x14_0)
+        vstore(c, c15 + 0, x15_0)
+        vstore(c, c16 + 0, x16_0)
+        vstore(c, c17 + 0, x17_0)
+        vstore(c, c18 + 0, x18_0)
+        vstore(c, c19 + 0, x19_0)
+        vstore(c, c20 + 0, x20_0)
+        vstore(c, c21 + 0, x21_0)
+        vstore(c, c22 + 0, x22_0)
+        vstore(c, c23 + 0, x23_0)
+        vstore(c, c24 + 0, x24_0)
+        vstore(c, c25 + 0, x25_0)
+        vstore(c, c26 + 0, x26_0)
+        vstore(c, c27 + 0, x27_0)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0)
+        vstore_n(c, c1 + 0, x1_0, nv - 0)
+        vstore_n(c, c2 + 0, x2_0, nv - 0)
+        vstore_n(c, c3 + 0, x3_0, nv - 0)
+        vstore_n(c, c4 + 0, x4_0, nv - 0)
+        vstore_n(c, c5 + 0, x5_0, nv - 0)
+        vstore_n(c, c6 + 0, x6_0, nv - 0)
+        vstore_n(c, c7 + 0, x7_0, nv - 0)
+        vstore_n(c, c8 + 0, x8_0, nv - 0)
+        vstore_n(c, c9 + 0, x9_0, nv - 0)
+        vstore_n(c, c10 + 0, x10_0, nv - 0)
+        vstore_n(c, c11 + 0, x11_0, nv - 0)
+        vstore_n(c, c12 + 0, x12_0, nv - 0)
+        vstore_n(c, c13 + 0, x13_0, nv - 0)
+        vstore_n(c, c14 + 0, x14_0, nv - 0)
+        vstore_n(c, c15 + 0, x15_0, nv - 0)
+        vstore_n(c, c16 + 0, x16_0, nv - 0)
+        vstore_n(c, c17 + 0, x17_0, nv - 0)
+        vstore_n(c, c18 + 0, x18_0, nv - 0)
+        vstore_n(c, c19 + 0, x19_0, nv - 0)
+        vstore_n(c, c20 + 0, x20_0, nv - 0)
+        vstore_n(c, c21 + 0, x21_0, nv - 0)
+        vstore_n(c, c22 + 0, x22_0, nv - 0)
+        vstore_n(c, c23 + 0, x23_0, nv - 0)
+        vstore_n(c, c24 + 0, x24_0, nv - 0)
+        vstore_n(c, c25 + 0, x25_0, nv - 0)
+        vstore_n(c, c26 + 0, x26_0, nv - 0)
+        vstore_n(c, c27 + 0, x27_0, nv - 0)
+
+
+@kernel(fastmath=FAST_F32)
+def _iukr_7x32(mr, nv, ntap, toff, cin, a, ao, lda, w, wb, wo, ldw, lo, hi, rnd, c, co, ldc):
+    """7x32 indirect tile: f32_iukernel in kernels/_gen_ukernels.py."""
+    r1 = min(1, mr - 1) * lda
+    r2 = min(2, mr - 1) * lda
+    r3 = min(3, mr - 1) * lda
+    r4 = min(4, mr - 1) * lda
+    r5 = min(5, mr - 1) * lda
+    r6 = min(6, mr - 1) * lda
+    c1 = co + min(1, mr - 1) * ldc
+    c2 = co + min(2, mr - 1) * ldc
+    c3 = co + min(3, mr - 1) * ldc
+    c4 = co + min(4, mr - 1) * ldc
+    c5 = co + min(5, mr - 1) * ldc
+    c6 = co + min(6, mr - 1) * ldc
+    b0 = vload(w, wb + 0)
+    b1 = vload(w, wb + 16)
+    x0_0 = b0; x0_1 = b1
+    x1_0 = b0; x1_1 = b1
+    x2_0 = b0; x2_1 = b1
+    x3_0 = b0; x3_1 = b1
+    x4_0 = b0; x4_1 = b1
+    x5_0 = b0; x5_1 = b1
+    x6_0 = b0; x6_1 = b1
+    for t in range(ntap):
+        at = ao + toff[t]
+        wt = wo + t * cin * ldw
+        for k in range(cin):
+            wk = wt + k * ldw
+            b0 = vload(w, wk + 0)
+            b1 = vload(w, wk + 16)
+            s = vbroadcast(a, at + k)
+            x0_0 = vfma(s, b0, x0_0); x0_1 = vfma(s, b1, x0_1)
+            s = vbroadcast(a, at + r1 + k)
+            x1_0 = vfma(s, b0, x1_0); x1_1 = vfma(s, b1, x1_1)
+            s = vbroadcast(a, at + r2 + k)
+            x2_0 = vfma(s, b0, x2_0); x2_1 = vfma(s, b1, x2_1)
+            s = vbroadcast(a, at + r3 + k)
+            x3_0 = vfma(s, b0, x3_0); x3_1 = vfma(s, b1, x3_1)
+            s = vbroadcast(a, at + r4 + k)
+            x4_0 = vfma(s, b0, x4_0); x4_1 = vfma(s, b1, x4_1)
+            s = vbroadcast(a, at + r5 + k)
+            x5_0 = vfma(s, b0, x5_0); x5_1 = vfma(s, b1, x5_1)
+            s = vbroadcast(a, at + r6 + k)
+            x6_0 = vfma(s, b0, x6_0); x6_1 = vfma(s, b1, x6_1)
+    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)
+        vlo = vsplat(lo)
+        vhi = vsplat(hi)
+        x0_0 = vmin(vhi, vmax(vlo, x0_0)); x0_1 = vmin(vhi, vmax(vlo, x0_1))
+        x1_0 = vmin(vhi, vmax(vlo, x1_0)); x1_1 = vmin(vhi, vmax(vlo, x1_1))
+        x2_0 = vmin(vhi, vmax(vlo, x2_0)); x2_1 = vmin(vhi, vmax(vlo, x2_1))
+        x3_0 = vmin(vhi, vmax(vlo, x3_0)); x3_1 = vmin(vhi, vmax(vlo, x3_1))
+        x4_0 = vmin(vhi, vmax(vlo, x4_0)); x4_1 = vmin(vhi, vmax(vlo, x4_1))
+        x5_0 = vmin(vhi, vmax(vlo, x5_0)); x5_1 = vmin(vhi, vmax(vlo, x5_1))
+        x6_0 = vmin(vhi, vmax(vlo, x6_0)); x6_1 = vmin(vhi, vmax(vlo, x6_1))
+    if rnd:
+        x0_0 = vround_f16(x0_0); x0_1 = vround_f16(x0_1)
+        x1_0 = vround_f16(x1_0); x1_1 = vround_f16(x1_1)
+        x2_0 = vround_f16(x2_0); x2_1 = vround_f16(x2_1)
+        x3_0 = vround_f16(x3_0); x3_1 = vround_f16(x3_1)
+        x4_0 = vround_f16(x4_0); x4_1 = vround_f16(x4_1)
+        x5_0 = vround_f16(x5_0); x5_1 = vround_f16(x5_1)
+        x6_0 = vround_f16(x6_0); x6_1 = vround_f16(x6_1)
+    if nv >= 32:
+        vstore(c, co + 0, x0_0); vstore(c, co + 16, x0_1)
+        vstore(c, c1 + 0, x1_0); vstore(c, c1 + 16, x1_1)
+        vstore(c, c2 + 0, x2_0); vstore(c, c2 + 16, x2_1)
+        vstore(c, c3 + 0, x3_0); vstore(c, c3 + 16, x3_1)
+        vstore(c, c4 + 0, x4_0); vstore(c, c4 + 16, x4_1)
+        vstore(c, c5 + 0, x5_0); vstore(c, c5 + 16, x5_1)
+        vstore(c, c6 + 0, x6_0); vstore(c, c6 + 16, x6_1)
+    else:
+        vstore_n(c, co + 0, x0_0, nv - 0); vstore_n(c, co + 16, x0_1, nv - 16)
+        vstore_n(c, c1 + 0, x1_0, nv - 0); vstore_n(c, c1 + 16, x1_1, nv - 16)
+        vstore_n(c, c2 + 0, x2_0, nv - 0); vstore_n(c, c2 + 16, x2_1, nv - 16)
+        vstore_n(c, c3 + 0, x3_0, nv - 0); vstore_n(c, c3 + 16, x3_1, nv - 16)
+        vstore_n(c, c4 + 0, x4_0, nv - 0); vstore_n(c, c4 + 16, x4_1, nv - 16)
+        vstore_n(c, c5 + 0, x5_0, nv - 0); vstore_n(c, c5 + 16, x5_1, nv - 16)
+        vstore_n(c, c6 + 0, x6_0, nv - 0); vstore_n(c, c6 + 16, x6_1, nv - 16)

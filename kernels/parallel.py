@@ -27,6 +27,7 @@ from numba import prange
 
 from ._jit import FAST_F32, kernel
 from .conv_direct import conv2d_direct_pad_f32_rows
+from .conv_igemm import conv2d_igemm_f32_rows, pad_rows_f32, padded_extent
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .gemm_n8 import conv2d_f32_n8_rows2_range
 from .resize import resize_bilinear_f32_xnn, resize_bilinear_q11
@@ -317,6 +318,24 @@ def conv2d_f32_n8_rows2_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, p
         if y1 > y0:
             conv2d_f32_n8_rows2_range(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs,
                                       band, lo, hi, xp[t * sz:(t + 1) * sz], out, y0, y1, rnd)
+
+
+@kernel(fastmath=FAST_F32, parallel=True)
+def conv2d_igemm_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, tile, wpk, toff,
+                               lo, hi, xp, nt, out, rnd=False):
+    """conv2d_igemm_f32_minmax (kernels/conv_igemm.py) with the padded copy's rows and
+    then the output rows cut into nt chunks (one shared padded image)."""
+    hp, wp = padded_extent(oh, ow, kh, kw, sh, sw, dh, dw)
+    for b in range(batch):
+        for t in prange(nt):
+            r0, r1 = split_rows(t, nt, hp, 1)
+            if r1 > r0:
+                pad_rows_f32(x, b, h, w, cin, pt, pl, wp, xp, r0, r1)
+        for t in prange(nt):
+            y0, y1 = split_rows(t, nt, oh, 1)
+            if y1 > y0:
+                conv2d_igemm_f32_rows(xp, wp, cin, kh, kw, sh, sw, oh, ow, cout, tile, wpk, toff, lo, hi, out,
+                                      b * oh * ow * cout, y0, y1, rnd)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

@@ -4,7 +4,7 @@ twin is the serial driver's twin with the chunk count ignored."""
 
 import numpy as np
 
-from . import conv_direct as C, dwconv as D, gemm as G, gemm_n8 as N8, qgemm as Q, qs8 as S, resize as RS
+from . import conv_direct as C, conv_igemm as CI, dwconv as D, gemm as G, gemm_n8 as N8, qgemm as Q, qs8 as S, resize as RS
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 
 
@@ -31,6 +31,12 @@ def conv2d_direct_pad_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw,
                                     offs, band, lo, hi, xp, nt, out):
     C.conv2d_direct_pad_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, np_, offs,
                                    band, lo, hi, xp, out)
+
+
+def conv2d_igemm_f32_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, tile, wpk, toff,
+                               lo, hi, xp, nt, out):
+    CI.conv2d_igemm_f32_minmax(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, tile, wpk, toff,
+                               lo, hi, xp, out)
 
 
 def conv2d_f32_n8_rows2_minmax_mt(x, batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout, wp, offs,

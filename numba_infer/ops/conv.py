@@ -41,7 +41,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelValidationError
-from ..kernels.gemm import TILES, choose_tile, conv2d_f32_f32_f32_minmax, gemm_f32_f32_f32_minmax
+from ..kernels.gemm import TILE_6x64, TILE_COST, TILES, choose_tile, conv2d_f32_f32_f32_minmax, gemm_f32_f32_f32_minmax
+from ..kernels.conv_igemm import conv2d_igemm_f32_minmax, padded_extent, tap_offsets
 from ..kernels.gemm_n8 import conv2d_f32_n8_rows2_minmax, pack_n8, rows2_band, rows2_offsets
 from ..kernels.conv_direct import conv2d_direct_pad_f32_minmax, direct_offsets, pack_direct, pad_band
 from .common import act_range_f32, bound_kernel, chain, padding
@@ -115,6 +116,10 @@ def conv_2d(ctx):
                                 dw, pt, pl, oh, ow, lo, hi, nt)
         return _conv_narrow(ctx, _filter_and_bias(f, b, cout, kdim), batch, h, w, cin, cout, kh, kw, sh, sw, dh,
                             dw, pt, pl, oh, ow, lo, hi, min(nt, -(-oh // 2)))
+    one_by_one = kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0
+    itile = igemm_tile(oh, ow, cout) if groups == 1 and not one_by_one else None
+    if itile is not None:
+        return _conv_igemm(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi, itile)
     tile = choose_tile(m, ng)
     mr = TILES[tile][0]
     fw = f.value.reshape(groups, ng, kdim)
@@ -123,7 +128,7 @@ def conv_2d(ctx):
     rnd = ctx.settings.fp16                   # fp16 emulation: the GEMM epilogue rounds
     lowered = Lowered(outputs=[((batch, oh, ow, cout), F32)], flops=2 * m * cout * kdim, rounds_fp16=rnd)
 
-    if kh == kw == 1 and sh == sw == 1 and groups == 1 and pt == pl == 0:
+    if one_by_one:
         nt, drv = f32_gemm_threads(ctx.settings, m, cout, kdim, tile)
 
         def bind(ins, outs, ws):
@@ -148,6 +153,45 @@ def conv_2d(ctx):
                                 groups, cout, tile, wp, mb, lo, hi, wsf, of, rnd)
     lowered.bind = bind
     return lowered
+
+
+def igemm_tile(oh, ow, cout):
+    """The tile for the no-im2col conv (kernels/conv_igemm.py), or None to keep im2col +
+    GEMM.  Its tiles cannot span output rows, so the choice weighs each row's padding
+    (ceil(ow / MR) * MR computed pixels); the path is taken only with the narrow
+    tiles and little row padding.  Measured against im2col (same bits): 112x112x32 ->
+    16 (3x3) 1423 -> 1139 us (28x16), 149x149x32 -> 32 4538 -> 4190 (14x32),
+    56x56x32 -> 32 603 -> 536 (28x16); with 6x64 tiles it is no faster (147x147x32
+    -> 64: 7988 vs 8086), on 14x14 maps slower (1277 vs 1526, 29% row padding)."""
+    cost = {t: oh * -(-ow // mr) * mr * -(-cout // nr) * nr * TILE_COST[t] for t, (mr, nr) in TILES.items()}
+    tile = min(cost, key=cost.get)
+    mr = TILES[tile][0]
+    if tile == TILE_6x64 or -(-ow // mr) * mr > 1.1 * ow:
+        return None
+    return tile
+
+
+def _conv_igemm(ctx, f, b, batch, h, w, cin, cout, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, lo, hi, tile):
+    """One group, not 1x1: the GEMM reads its A rows straight from a zero-padded copy
+    of the image, K as kh*kw taps of cin channels (kernels/conv_igemm.py; the im2col
+    GEMM's packed weights and bits).  nt > 1: the padded rows, then the output rows, in
+    nt chunks (kernels/parallel.py)."""
+    kdim = kh * kw * cin
+    wpk = pack_weights(f.value.reshape(cout, kdim), b.value if b is not None else None, tile)
+    geo = tuple(np.int64(v) for v in (batch, h, w, cin, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cout))
+    hp, wp = padded_extent(*geo[12:14], *geo[4:10])
+    toff = tap_offsets(kh, kw, dh, dw, int(wp), cin)
+    nt = plan_threads(ctx.settings.num_threads, 2 * batch * oh * ow * cout * kdim / F32_GEMM_FLOP_PER_US, oh)
+    rnd = ctx.settings.fp16
+
+    def bind(ins, outs, ws):
+        xf, of = ins[0].reshape(-1), outs[0].reshape(-1)
+        if nt > 1:
+            return par.guarded(bound_kernel(par.conv2d_igemm_f32_minmax_mt, xf, *geo, np.int64(tile), wpk, toff, lo,
+                                            hi, ws[0], nt, of, rnd))
+        return bound_kernel(conv2d_igemm_f32_minmax, xf, *geo, np.int64(tile), wpk, toff, lo, hi, ws[0], of, rnd)
+    return Lowered(outputs=[((batch, oh, ow, cout), F32)], bind=bind, flops=2 * batch * oh * ow * cout * kdim,
+                   rounds_fp16=rnd, workspace=[((int(hp * wp * cin),), F32)])
 
 
 def _filter_and_bias(f, b, cout, kdim):

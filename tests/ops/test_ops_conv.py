@@ -88,8 +88,13 @@ def test_conv2d_bad_depth(rng):
 
 @pytest.mark.parametrize("h,cin,cout,k,s", [(224, 3, 32, 3, 2), (28, 24, 144, 1, 1), (14, 64, 64, 3, 1), (9, 5, 7, 5, 2),
                                              (60, 8, 8, 3, 1), (17, 3, 4, 3, 2), (7, 9, 1, 1, 1), (65, 3, 24, 5, 2),
-                                             (33, 1, 16, 3, 1), (20, 4, 40, 3, 1)])
+                                             (33, 1, 16, 3, 1), (20, 4, 40, 3, 1),
+                                             # no im2col (kernels/conv_igemm.py): 28x16, 14x32, 7x32 tiles
+                                             (28, 16, 16, 3, 1), (56, 12, 32, 3, 1), (42, 8, 33, 3, 2)])
 def test_conv_bit_identical_to_xnnpack(h, cin, cout, k, s):
+    from numba_infer.ops.conv import igemm_tile
+    if (h, cin, cout) in ((28, 16, 16), (56, 12, 32), (42, 8, 33)):
+        assert igemm_tile(-(-h // s), -(-h // s), cout) is not None        # the path under test
     # Our GEMM starts each accumulator at the bias and does one FMA per k in (ky, kx, cin)
     # order, as XNNPACK's f32 GEMM/IGEMM does: exact equality, not a tolerance.
     rng = np.random.default_rng(h + cin + cout + k + s)

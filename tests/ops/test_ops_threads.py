@@ -29,6 +29,7 @@ pytestmark = pytest.mark.skipif(NT < 2, reason="Numba runs with one thread only"
 
 MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwconv_f32_f32_f32_minmax_mt",
               "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt", "conv2d_f32_n8_rows2_minmax_mt",
+              "conv2d_igemm_f32_minmax_mt",
               "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt",
               "resize_bilinear_q11_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
@@ -123,6 +124,8 @@ F32_MORE = [
     (1, 1, 1, 48, 200, 1, 1, 1, 1, 0, 0, "gemm_f32_f32_f32_minmax_cols_mt"),   # squeeze-excite: one pixel, GEMV
     (1, 15, 14, 8, 8, 3, 3, 1, 1, 1, 1, "conv2d_f32_n8_rows2_minmax_mt"),      # cout <= 8: row pairs of the n8 conv
     (2, 9, 12, 5, 3, 3, 3, 2, 1, 0, 0, "conv2d_f32_n8_rows2_minmax_mt"),       # batch 2, odd oh, stride 2
+    (2, 14, 28, 6, 16, 3, 3, 1, 1, 1, 1, "conv2d_igemm_f32_minmax_mt"),        # no im2col: padded image, rows
+    (1, 29, 56, 5, 32, 3, 3, 2, 2, 0, 0, "conv2d_igemm_f32_minmax_mt"),        # stride 2, dilation 2
 ]
 
 
