@@ -62,15 +62,25 @@ def f32_ukernel(mr, nr):
     for i in range(mr):
         L.append(f"        s = vbroadcast(a, {_row('a', 'ao', i)} + k)")
         L.append("        " + "; ".join(f"x{i}_{v} = vfma(s, b{v}, x{i}_{v})" for v in range(nv)))
-    L.append("    if last and (lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)")
+    _f32_epilogue(L, mr, nr, "last and ", "    if last:\n        ")
+    return "\n".join(L) + "\n"
+
+
+def _f32_epilogue(L, mr, nr, clamp_if, rnd_at):
+    """Clamp (when the range is not all of float32; clamp_if: extra condition), round
+    to fp16 values when rnd (inside rnd_at, which opens the block), store (masked
+    when nv < NR)."""
+    nv = nr // 16
+    L.append(f"    if {clamp_if}(lo > -np.inf or hi < np.inf):     # [-inf, inf]: the clamp is the identity (NaN too)")
     L.append("        vlo = vsplat(lo)")
     L.append("        vhi = vsplat(hi)")
     for i in range(mr):
         L.append("        " + "; ".join(f"x{i}_{v} = vmin(vhi, vmax(vlo, x{i}_{v}))" for v in range(nv)))
-    L.append("    if last:")
-    L.append("        if rnd:")
+    head = rnd_at + "if rnd:"
+    L.extend(head.split("\n"))
+    pad = " " * (len(head.split("\n")[-1]) - len("if rnd:") + 4)
     for i in range(mr):
-        L.append("            " + "; ".join(f"x{i}_{v} = vround_f16(x{i}_{v})" for v in range(nv)))
+        L.append(pad + "; ".join(f"x{i}_{v} = vround_f16(x{i}_{v})" for v in range(nv)))
     L.append(f"    if nv >= {nr}:")
     for i in range(mr):
         cr = _row("c", "co", i)
@@ -79,7 +89,6 @@ def f32_ukernel(mr, nr):
     for i in range(mr):
         cr = _row("c", "co", i)
         L.append("        " + "; ".join(f"vstore_n(c, {cr} + {16 * v}, x{i}_{v}, nv - {16 * v})" for v in range(nv)))
-    return "\n".join(L) + "\n"
 
 
 F32_DOC = """fp32 GEMM microkernels: one MR x NR output tile over kc k-steps.
@@ -140,22 +149,7 @@ def f32_iukernel(mr, nr):
     for i in range(mr):
         L.append(f"            s = vbroadcast(a, at + {'r' + str(i) + ' + ' if i else ''}k)")
         L.append("            " + "; ".join(f"x{i}_{v} = vfma(s, b{v}, x{i}_{v})" for v in range(nv)))
-    L.append("    if lo > -np.inf or hi < np.inf:     # [-inf, inf]: the clamp is the identity (NaN too)")
-    L.append("        vlo = vsplat(lo)")
-    L.append("        vhi = vsplat(hi)")
-    for i in range(mr):
-        L.append("        " + "; ".join(f"x{i}_{v} = vmin(vhi, vmax(vlo, x{i}_{v}))" for v in range(nv)))
-    L.append("    if rnd:")
-    for i in range(mr):
-        L.append("        " + "; ".join(f"x{i}_{v} = vround_f16(x{i}_{v})" for v in range(nv)))
-    L.append(f"    if nv >= {nr}:")
-    for i in range(mr):
-        cr = _row("c", "co", i)
-        L.append("        " + "; ".join(f"vstore(c, {cr} + {16 * v}, x{i}_{v})" for v in range(nv)))
-    L.append("    else:")
-    for i in range(mr):
-        cr = _row("c", "co", i)
-        L.append("        " + "; ".join(f"vstore_n(c, {cr} + {16 * v}, x{i}_{v}, nv - {16 * v})" for v in range(nv)))
+    _f32_epilogue(L, mr, nr, "", "    ")
     return "\n".join(L) + "\n"
 
 

@@ -542,30 +542,22 @@ vsub_i32 = intrinsic(_int_binop("sub"))
 vsub_i32.__doc__ = "Lane-wise int32 difference (wraps)."
 
 
-@intrinsic
-def vshl_i32(typingctx, a, k):
-    """Lane-wise a << k (int32, bits shifted out are lost); k: an integer, 0 <= k < 32."""
-    if not (a == i32x16 and isinstance(k, types.Integer)):
-        return None
+def _int_shift(name):
+    def impl(typingctx, a, k):
+        if not (a == i32x16 and isinstance(k, types.Integer)):
+            return None
 
-    def codegen(context, builder, sig, args):
-        ity = ir.VectorType(_I32, LANES)
-        kk = context.cast(builder, args[1], sig.args[1], types.int32)
-        return builder.shl(args[0], _splat(builder, kk, ity))
-    return i32x16(a, k), codegen
+        def codegen(context, builder, sig, args):
+            kk = context.cast(builder, args[1], sig.args[1], types.int32)
+            return getattr(builder, name)(args[0], _splat(builder, kk, ir.VectorType(_I32, LANES)))
+        return i32x16(a, k), codegen
+    return impl
 
 
-@intrinsic
-def vsra_i32(typingctx, a, k):
-    """Lane-wise a >> k, arithmetic (int32, rounds toward -inf); k: an integer, 0 <= k < 32."""
-    if not (a == i32x16 and isinstance(k, types.Integer)):
-        return None
-
-    def codegen(context, builder, sig, args):
-        ity = ir.VectorType(_I32, LANES)
-        kk = context.cast(builder, args[1], sig.args[1], types.int32)
-        return builder.ashr(args[0], _splat(builder, kk, ity))
-    return i32x16(a, k), codegen
+vshl_i32 = intrinsic(_int_shift("shl"))
+vshl_i32.__doc__ = "Lane-wise a << k (int32, bits shifted out are lost); k: an integer, 0 <= k < 32."
+vsra_i32 = intrinsic(_int_shift("ashr"))
+vsra_i32.__doc__ = "Lane-wise a >> k, arithmetic (int32, rounds toward -inf); k: an integer, 0 <= k < 32."
 
 
 @intrinsic

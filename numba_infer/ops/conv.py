@@ -2,6 +2,10 @@
 
 - 1x1, stride 1, one group: a direct GEMM on the input viewed as
   [N*H*W, Cin] (zero copies).
+- one group, where a narrow tile (14x32, 28x16, 7x32) fits the output rows with
+  little padding (igemm_tile): no im2col -- the microkernel reads its A rows
+  straight from a zero-padded copy of the image, kh*kw taps of cin channels
+  (kernels/conv_igemm.py; the im2col GEMM's weights and bits).
 - otherwise: blocked im2col into a small workspace (mb rows at a time, ~256 KB,
   so the block stays in L2) followed by the GEMM, per group.
 - at most 8 output channels, one group: two output pixels per
