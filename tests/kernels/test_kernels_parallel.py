@@ -444,15 +444,19 @@ def test_gemm_qd8_rows_vnni_mt(threads, qmode):
 @pytest.mark.parametrize("tflite", [False, True])
 @pytest.mark.parametrize("k", [1, 7, 45, 1000])
 @pytest.mark.parametrize("nt", [2, 3])
-def test_dynquant_mt(threads, tflite, k, nt):
+@pytest.mark.parametrize("rows", [5, 1, 2])
+def test_dynquant_mt(threads, tflite, k, nt, rows):
+    """Whole rows per chunk (rows >= nt: a batch of images) or each row cut into nt
+    chunks (fewer rows): the serial quantizer's bits either way."""
     from numba_infer.kernels import dynquant
     rng = np.random.default_rng(k + nt)
     x = (rng.standard_normal((5, k)) * rng.uniform(0.01, 100, (5, 1)) + rng.uniform(-1, 1, (5, 1))).astype(np.float32)
     x[1] = 0                                    # flat row
     x[2] = np.abs(x[2])                         # min 0
     x[3, :k // 2] = 0.5 * np.float32(1e-20)     # tiny values: rounding ties of x * inv
+    x = np.ascontiguousarray(x[[3, 1, 0, 2, 4][:rows]])
     serial = dynquant.dynquant_f32_qd8_tflite if tflite else dynquant.dynquant_f32_qd8_xnn
-    qe, se, ze = np.zeros((5, k + 3), np.uint8), np.zeros(5, np.float32), np.zeros(5, np.int32)
+    qe, se, ze = np.zeros((rows, k + 3), np.uint8), np.zeros(rows, np.float32), np.zeros(rows, np.int32)
     serial(x, 128, qe, se, ze)
     qg, sg, zg = np.zeros_like(qe), np.zeros_like(se), np.zeros_like(ze)
     P.dynquant_f32_qd8_mt(tflite, x, qg, sg, zg, nt, np.zeros((nt + 1, 2), np.float32), np.zeros((1, 2), np.uint8))
