@@ -31,6 +31,7 @@ from .conv_igemm import conv2d_igemm_f32_rows, pad_rows_f32, padded_extent
 from .dwconv import dwconv_f32_f32_f32_rows_minmax
 from .gemm_n8 import conv2d_f32_n8_rows2_range
 from .resize import resize_bilinear_f32_xnn, resize_bilinear_q11
+from .transform import space_to_batch_x
 from .dynquant import (_codes_neon_simd, _round_neon_f32, _row_codes_simd, dynquant_f32_qd8_tflite,
                        dynquant_f32_qd8_xnn, fmaxnum, fminnum, qd8_params_xnn)
 from .gemm import (batch_matmul_f32_strided_nat, batch_matmul_f32_strided_packed, gemm_f32_f32_f32_minmax,
@@ -288,6 +289,16 @@ def resize_bilinear_q11_mt(x, y0, y1, wy, x0, x1, wx, out, nt, tb):
         r0, r1 = split_rows(t, nt, oh, 1)
         if r1 > r0:
             resize_bilinear_q11(x, y0, y1, wy, x0, x1, wx, out, r0, r1, tb[t * sz:(t + 1) * sz])
+
+
+@kernel(parallel=True)
+def space_to_batch_x_mt(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out, nt):
+    """space_to_batch_x (kernels/transform.py) with the output batches cut into nt chunks."""
+    nb = n * bh * bw
+    for t in prange(nt):
+        b0, b1 = split_rows(t, nt, nb, 1)
+        if b1 > b0:
+            space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out, b0, b1)
 
 
 @kernel(fastmath=FAST_F32, parallel=True)

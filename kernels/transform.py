@@ -120,29 +120,33 @@ def pad_x(x, dims, lo, odims, value, out):
 
 
 @kernel
-def space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out):
+def space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out, ob0=0, ob1=-1):
     """SPACE_TO_BATCH_ND of an (n, h, w, c) C-order array in one pass, padding included:
     out[(i*bw + j)*n + b, y, z, :] = x[b, y*bh + i - pt, z*bw + j - pl, :], value where
     that pixel is in the padding.  x: 1-D, n*h*w*c elements; out: 1-D,
-    n*bh*bw*oh*ow*c (the lowering checks the shapes); each pixel is a run of c."""
+    n*bh*bw*oh*ow*c (the lowering checks the shapes); each pixel is a run of c.
+    Output batches ob0 <= (i*bw + j)*n + b < ob1 only (ob1 = -1: all; a thread's share)."""
     cc = U(c)
-    o = U(0)
-    for i in range(bh):
-        for j in range(bw):
-            for b in range(n):
-                for y in range(oh):
-                    iy = y * bh + i - pt
-                    rowok = 0 <= iy < h
-                    for z in range(ow):
-                        ix = z * bw + j - pl
-                        if rowok and 0 <= ix < w:
-                            src = U(((b * h + iy) * w + ix) * c)
-                            for k in range(cc):
-                                out[o + k] = x[src + k]
-                        else:
-                            for k in range(cc):
-                                out[o + k] = value
-                        o += cc
+    nb = n * bh * bw
+    e1 = nb if ob1 < 0 else ob1
+    for ob in range(ob0, e1):
+        i = ob // (bw * n)
+        j = (ob // n) % bw
+        b = ob % n
+        o = U(ob * oh * ow * c)
+        for y in range(oh):
+            iy = y * bh + i - pt
+            rowok = 0 <= iy < h
+            for z in range(ow):
+                ix = z * bw + j - pl
+                if rowok and 0 <= ix < w:
+                    src = U(((b * h + iy) * w + ix) * c)
+                    for k in range(cc):
+                        out[o + k] = x[src + k]
+                else:
+                    for k in range(cc):
+                        out[o + k] = value
+                o += cc
 
 
 @kernel

@@ -5,6 +5,7 @@ twin is the serial driver's twin with the chunk count ignored."""
 import numpy as np
 
 from . import conv_direct as C, conv_igemm as CI, dwconv as D, gemm as G, gemm_n8 as N8, qgemm as Q, qs8 as S, resize as RS
+from . import transform as T
 from .dynquant import dynquant_f32_qd8_tflite, dynquant_f32_qd8_xnn, dynquant_f32_qs8_tflite_sym
 
 
@@ -105,3 +106,7 @@ def binary_mt_kernel(fn, name):
 def fc_qd8_gemv_vnni_mt(x, work, wall, c, nt):
     from .qgemm import fc_qd8_vnni
     fc_qd8_vnni(x, work, wall, c)
+
+
+def space_to_batch_x_mt(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out, nt):
+    T.space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, value, out)

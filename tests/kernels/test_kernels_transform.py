@@ -95,6 +95,11 @@ def test_space_to_batch_x(geo, dtype):
     R.space_to_batch_x(x, n, h, w, c, bh, bw, pt, pl, oh, ow, v, b)
     np.testing.assert_array_equal(a[:-3], b)
     assert (a[-3:] == 0).all()
+    from numba_infer.kernels import parallel as P          # output batches in chunks (threads)
+    for nt in (2, 3):
+        got = np.zeros_like(a)
+        P.space_to_batch_x_mt(x, *args, v, got[:-3], np.int64(nt))
+        np.testing.assert_array_equal(got, a)
 
 
 @pytest.mark.parametrize("nk,nl", [(1, 1), (3, 5), (4, 4), (31, 33), (32, 32), (33, 70), (64, 9)])

@@ -31,7 +31,7 @@ MT_KERNELS = ["gemm_f32_f32_f32_minmax_mt", "conv2d_f32_f32_f32_minmax_mt", "dwc
               "gemm_f32_f32_f32_minmax_cols_mt", "conv2d_direct_pad_f32_minmax_mt", "conv2d_f32_n8_rows2_minmax_mt",
               "conv2d_igemm_f32_minmax_mt",
               "batch_matmul_f32_strided_nat_mt", "batch_matmul_f32_strided_packed_mt", "resize_bilinear_f32_xnn_mt",
-              "resize_bilinear_q11_mt"]
+              "resize_bilinear_q11_mt", "space_to_batch_x_mt"]
 MT_DW = ["dwconv_f32_f32_f32_rowmajor_minmax_mt", "dwconv_qdu8_qc8w_f32_minmax_mt", "dwconv_q8_q8_q8_mt"]
 MT_VNNI = ["gemm_qd8_rows_f32_vnni_mt", "fc_qd8_gemv_vnni_mt", "conv2d_qdu8_qc8w_f32_vnni_mt", "conv2d_u8_i8_q8_vnni_mt"]
 
@@ -488,6 +488,18 @@ def test_resize_bilinear_q8_threads(calls, dtype):
     b.op("RESIZE_BILINEAR", [x, b.const(np.array([33, 33], np.int32))], [o], {"half_pixel_centers": True})
     check_same(b.build(outputs=[o]), [rng.integers(ii.min, ii.max + 1, (1, 9, 9, 21)).astype(dtype)], calls,
                "resize_bilinear_q11_mt")
+
+
+def test_space_to_batch_threads(calls):
+    """SPACE_TO_BATCH_ND (with padding) by output batches."""
+    rng = np.random.default_rng(8)
+    b = ModelBuilder()
+    x = b.input((1, 21, 21, 40), np.float32)
+    o = b.tensor((16, 6, 6, 40), np.float32)
+    b.op("SPACE_TO_BATCH_ND", [x, b.const(np.array([4, 4], np.int32)), b.const(np.array([[1, 2], [2, 1]], np.int32))],
+         [o])
+    check_same(b.build(outputs=[o]), [rng.standard_normal((1, 21, 21, 40)).astype(np.float32)], calls,
+               "space_to_batch_x_mt")
 
 
 def test_serial_plan_leaves_threads_alone():
