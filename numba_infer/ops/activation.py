@@ -381,8 +381,13 @@ def quantized_unary(ctx):
     return lut_lowered(ctx, x, np.ascontiguousarray(table.astype(dt)))
 
 
-# single-thread rate used to guess a table lookup's run time (plan_threads): vpermi2b, measured
-LUT_ELEMS_PER_US = 25000.0
+# rate used to guess a table lookup's run time (plan_threads).  vpermi2b runs at ~25000
+# elements/us, so by its own work a lookup would rarely be split; but a serial lookup after a
+# threaded op reads the half of its input the other core wrote, which costs more than the
+# lookup (efficientnet_v2_b0_int8's swish tables: 3-6 us at one thread, 15-23 us serial at two).
+# Split from 20 K elements, each core reads its own half: efficientnet_v2_b0_int8 at 2 threads
+# 3.86 -> 3.71, 3.79 -> 3.74, 3.84 -> 3.73, 5.95 -> 5.68 ms (A/B in one process, 4 runs)
+LUT_ELEMS_PER_US = 2000.0
 
 
 def lut_lowered(ctx, x, table):
