@@ -131,9 +131,9 @@ def gemm_f32_f32_f32_tiled_minmax(tile, m, n, k, a, lda, w, lo, hi, c, ldc, rnd)
     """
     mrt = tile_mr(tile)
     nr = tile_nr(tile)
+    mcb = 192 if tile == TILE_6x64 else 196
     npan = (n + nr - 1) // nr
     pstride = (k + 1) * nr
-    mcb = 192 if tile == TILE_6x64 else 196
     for i0 in range(0, m, mcb):
         mc = min(mcb, m - i0)
         p0 = 0

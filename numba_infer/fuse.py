@@ -44,8 +44,9 @@ Patterns:
 - dynamic-range FULLY_CONNECTEDs each feeding only the next (an MLP) ->
   ``NI_FULLY_CONNECTED_CHAIN``: every layer's own kernel, in one compiled step.
 - ``MUL(x, LOGISTIC(x))`` (SiLU / swish) -> ``NI_SWISH`` (ops/activation.py):
-  float32: XNNPack's sigmoid and the product in one pass (XNNPack numerics,
-  not under fp16 emulation); int8 / uint8: one 256-entry table of the two ops.
+  float32: XNNPack's sigmoid and the product in one pass (XNNPack numerics;
+  under fp16 emulation the sigmoid is rounded to fp16 first, as the LOGISTIC's
+  output is); int8 / uint8: one 256-entry table of the two ops.
 """
 from __future__ import annotations
 

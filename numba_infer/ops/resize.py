@@ -129,17 +129,9 @@ def resize_bilinear(ctx):
     if x.dtype in QDTYPES:
         same_qparams(ctx, x, ctx.outputs[0])
         if ctx.settings.numerics == "xnnpack" and x.dtype != np.int16:
-            # XNNPack's s8/u8-ibilinear, vectorized over channels, threaded by output rows
-            ys, xs = bilinear_coords_q11(h, oh, align, half), bilinear_coords_q11(w, ow, align, half)
-            nt = par.plan_threads(ctx.settings.num_threads, n * oh * ow * c / Q8_RESIZE_ELEMS_PER_US, oh)
-
-            def q11bind(ins, outs, ws):
-                xi, o = ins[0], outs[0]
-                if nt > 1:
-                    return par.guarded(bound_kernel(par.resize_bilinear_q11_mt, xi, *ys, *xs, o, nt, ws[0]))
-                return bound_kernel(resize_bilinear_q11, xi, *ys, *xs, o, 0, oh, ws[0])
-            return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=q11bind, flops=7 * n * oh * ow * c,
-                           workspace=[((nt * 2 * ow * c,), np.int32)])     # two horizontal rows per chunk
+            # XNNPack's s8/u8-ibilinear (11-bit weights, int32 lanes)
+            return _bilinear_xnn(ctx, x, oh, ow, align, half, bilinear_coords_q11, resize_bilinear_q11,
+                                 par.resize_bilinear_q11_mt, Q8_RESIZE_ELEMS_PER_US, np.int32)
         if x.dtype == np.uint8:
             fn, coords = resize_bilinear_u8_f32, bilinear_coords
         else:
@@ -152,17 +144,9 @@ def resize_bilinear(ctx):
         return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=qbind, flops=7 * n * oh * ow * c)
     ctx.expect_dtype(x, np.float32)
     if ctx.settings.numerics == "xnnpack":
-        # LiteRT's default delegate: XNNPack's coordinates and f32-ibilinear, threaded by output rows
-        ys, xs = bilinear_coords_xnn(h, oh, align, half), bilinear_coords_xnn(w, ow, align, half)
-        nt = par.plan_threads(ctx.settings.num_threads, n * oh * ow * c / F32_RESIZE_ELEMS_PER_US, oh)
-
-        def xbind(ins, outs, ws):
-            xi, o = ins[0], outs[0]
-            if nt > 1:
-                return par.guarded(bound_kernel(par.resize_bilinear_f32_xnn_mt, xi, *ys, *xs, o, nt, ws[0]))
-            return bound_kernel(resize_bilinear_f32_xnn, xi, *ys, *xs, o, 0, oh, ws[0])
-        return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=xbind, flops=7 * n * oh * ow * c,
-                       workspace=[((nt * 2 * ow * c,), F)])                # two horizontal rows per chunk
+        # LiteRT's default delegate: XNNPack's coordinates and f32-ibilinear
+        return _bilinear_xnn(ctx, x, oh, ow, align, half, bilinear_coords_xnn, resize_bilinear_f32_xnn,
+                             par.resize_bilinear_f32_xnn_mt, F32_RESIZE_ELEMS_PER_US, F)
     y0, y1, wy = bilinear_coords(h, oh, align, half)
     x0, x1, wx = bilinear_coords(w, ow, align, half)
 
@@ -170,6 +154,24 @@ def resize_bilinear(ctx):
         xi, o = ins[0], outs[0]
         return bound_kernel(resize_bilinear_f32, xi, y0, y1, wy, x0, x1, wx, o)
     return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=7 * n * oh * ow * c)
+
+
+def _bilinear_xnn(ctx, x, oh, ow, align, half, coords, serial, threaded, elems_per_us, tdtype):
+    """Lowered of XNNPack's bilinear resize (kernels/resize.py: float32 or the 8-bit
+    q11 kernel, with its coords): each chunk of output rows (one, or nt when
+    plan_threads finds the op large enough, at elems_per_us on one thread) gets a
+    scratch of two horizontal rows (ow * c values of tdtype)."""
+    n, h, w, c = x.shape
+    ys, xs = coords(h, oh, align, half), coords(w, ow, align, half)
+    nt = par.plan_threads(ctx.settings.num_threads, n * oh * ow * c / elems_per_us, oh)
+
+    def bind(ins, outs, ws):
+        xi, o = ins[0], outs[0]
+        if nt > 1:
+            return par.guarded(bound_kernel(threaded, xi, *ys, *xs, o, nt, ws[0]))
+        return bound_kernel(serial, xi, *ys, *xs, o, 0, oh, ws[0])
+    return Lowered(outputs=[((n, oh, ow, c), x.dtype)], bind=bind, flops=7 * n * oh * ow * c,
+                   workspace=[((nt * 2 * ow * c,), tdtype)])
 
 
 @lowering("RESIZE_NEAREST_NEIGHBOR")
